@@ -1,0 +1,72 @@
+"""distro: patch, installer and license distribution server.
+
+`create_app` builds the app in named steps; nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import check_config, default_config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app from defaults, then `DISTRO_*` variables, then `test_config`."""
+    app = Flask(__name__)
+    app.config.from_mapping(default_config())
+    app.config.from_prefixed_env("DISTRO")
+    if test_config:
+        app.config.from_mapping(test_config)
+    check_config(app.config)
+    app.config["MAX_CONTENT_LENGTH"] = None  # uploads are limited while streaming instead
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    """Log to stderr at INFO so operators see errors with their request ids."""
+    if not logging.getLogger("distro").handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("distro").addHandler(handler)
+        logging.getLogger("distro").setLevel(logging.INFO)
+
+
+def register_extensions(app: Flask) -> None:
+    """Database, object store, keys, login, CSRF and rate limiting."""
+    from . import auth, db, limits, resources
+
+    db.init_app(app)
+    resources.init_app(app)
+    auth.init_app(app)
+    limits.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per feature; the API ones live under /api/v1."""
+    from . import api, health, web
+    from .licenses import views as license_views
+    from .patches import views as package_views
+
+    for blueprint in (health.bp, web.bp, api.bp, package_views.bp, license_views.bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Domain errors and HTTP errors become the JSON envelope (or an error page)."""
+    from . import httperrors
+
+    httperrors.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """The `distro` command-line group."""
+    from . import cli
+
+    cli.init_app(app)

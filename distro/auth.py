@@ -1,0 +1,84 @@
+"""Who is calling: session cookies for people, bearer tokens for programs, role checks.
+
+Flask-Login's `request_loader` accepts `Authorization: Bearer` tokens; the token used
+is kept on `g` so that services can tell an installer token from its owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Flask, g, request
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from . import tokens
+from .audit import Actor
+from .db import get_session
+from .errors import Forbidden, Unauthenticated
+from .models import User
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = get_session().get(User, user_id)
+    return user if user and not user.disabled else None
+
+
+@login_manager.request_loader
+def _load_user_from_token(req) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    token = tokens.authenticate(get_session(), header[len("Bearer "):].strip())
+    if token is None:
+        g.bad_token = True
+        return None
+    g.api_token = token
+    return token.user
+
+
+def current_actor() -> Actor:
+    """The caller of this request; raises 401 when nobody is logged in."""
+    if not current_user.is_authenticated:
+        if g.get("bad_token"):
+            raise Unauthenticated("the bearer token is unknown, expired or revoked")
+        raise Unauthenticated("log in or send Authorization: Bearer TOKEN")
+    return Actor(user=current_user._get_current_object(), token=g.get("api_token"),
+                 ip=request.remote_addr)
+
+
+def api_access(*roles: str, installer: bool = False) -> Callable:
+    """Guard an API view: authenticated, one of `roles` (admin always), and installer
+    tokens only where `installer` says the view belongs to the read-only download part.
+
+    With no roles given, any authenticated user may call the view (the service then
+    narrows what it returns to the caller's organisation).
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            actor = current_actor()
+            if actor.is_installer and not installer:
+                raise Forbidden("installer tokens may only use the download part of the API")
+            if roles and not actor.has_role(*roles):
+                raise Forbidden(f"this needs the role {' or '.join(roles)}")
+            if g.get("api_token") is None and request.method not in ("GET", "HEAD", "OPTIONS"):
+                csrf.protect()  # cookie-authenticated writes need the CSRF header
+            return view(actor, *args, **kwargs)
+
+        return guarded
+
+    return decorate

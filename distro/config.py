@@ -1,0 +1,64 @@
+"""Configuration defaults, overridden by `DISTRO_*` environment variables (contract §7)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEV_SECRET_KEY = "distro-development-secret-do-not-use-in-production"
+
+
+def default_config(cwd: Path | None = None) -> dict:
+    """The embedded default: everything lives under the working directory.
+
+    Paths are made absolute once here so that a later `chdir` (gunicorn daemon, tests)
+    cannot silently move the data.
+    """
+    base = (cwd or Path.cwd()).resolve()
+    return {
+        "ENV": "development",
+        "SECRET_KEY": DEV_SECRET_KEY,
+        "DATABASE_URL": f"sqlite:///{base / 'storage' / 'distro.db'}",
+        "STORAGE_URL": (base / "storage" / "objects").as_uri(),
+        "S3_ENDPOINT_URL": None,
+        "S3_REGION": None,
+        "SIGNING_KEYS_DIR": str(base / "signing_keys"),
+        "SIGNING_KEY": None,
+        "DOWNLOAD_MODE": "proxy",
+        "PRESIGN_SECONDS": 300,
+        "MAX_UPLOAD_BYTES": 10 * 1024**3,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOGIN_RATE_LIMIT": "10 per minute",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or contradictory; the service must not start."""
+
+
+def check_config(config: dict) -> None:
+    """Refuse settings that would be dangerous in production."""
+    if config["DOWNLOAD_MODE"] not in ("proxy", "redirect"):
+        raise ConfigError("DISTRO_DOWNLOAD_MODE must be 'proxy' or 'redirect'")
+    if config["ENV"] == "production" and config["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise ConfigError(
+            "DISTRO_SECRET_KEY is the development value; set a long random secret "
+            "before running with DISTRO_ENV=production"
+        )
+    if config["ENV"] == "production":
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def relative_sqlite_url(url: str) -> str:
+    """Make `sqlite:///relative.db` absolute against the working directory."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + os.path.abspath(url[len(prefix):])
+    return url

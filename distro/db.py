@@ -1,0 +1,77 @@
+"""Database engine and the per-request session.
+
+One engine per app; one session per request (or CLI command) kept on `g` and closed in
+teardown. Services receive the session explicitly and commit once per use case.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from .config import relative_sqlite_url
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model."""
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and write-intent transactions.
+
+    SQLite cannot upgrade a read transaction to a write one when another writer got in
+    between (it fails at once with "database is locked"), so every transaction starts
+    with BEGIN IMMEDIATE. The embedded default serialises writers that way; PostgreSQL,
+    the production database, uses ordinary transactions with row locks.
+    """
+    url = relative_sqlite_url(url)
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    db_file = url.removeprefix("sqlite:///")
+    if db_file and ":memory:" not in db_file:
+        Path(db_file).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine and session factory and close the request's session on teardown."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["distro.engine"] = engine
+    app.extensions["distro.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(close_session)
+
+
+def get_session() -> Session:
+    """The session of the current request or CLI command."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["distro.sessionmaker"]()
+    return g.db_session
+
+
+def release_session() -> None:
+    """Give the connection back early, e.g. before streaming a long download."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    release_session()

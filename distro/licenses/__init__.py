@@ -1,0 +1,1 @@
+"""Licenses: grants, signed license files and equal-quantity upgrade requests."""

@@ -1,0 +1,25 @@
+"""Password hashing (scrypt via Werkzeug) and the minimum password rule."""
+
+from __future__ import annotations
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .errors import ValidationError
+
+MIN_LENGTH = 10
+# Compared against when the e-mail is unknown, so that a wrong e-mail costs the same
+# time as a wrong password and does not reveal which accounts exist.
+_DUMMY_HASH = generate_password_hash("distro-dummy-password")
+
+
+def hash_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_LENGTH:
+        raise ValidationError(f"the password must have at least {MIN_LENGTH} characters",
+                              field="password")
+    if len(password) > 1024:
+        raise ValidationError("the password is longer than 1024 characters", field="password")
+    return generate_password_hash(password)
+
+
+def password_matches(stored_hash: str | None, password: str) -> bool:
+    return check_password_hash(stored_hash or _DUMMY_HASH, password) and stored_hash is not None

@@ -1,0 +1,1 @@
+"""Packages: publishing, catalogue, entitlement, update plans and downloads."""

@@ -1,0 +1,72 @@
+"""What an entitled caller can see: products, package lists, details and update plans."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..audit import Actor
+from ..clock import rfc3339
+from ..models import Product
+from ..versions import in_range, parse_version, version_key
+from .entitlement import product_for
+from .models import Package
+
+MAX_PLAN_STEPS = 1000
+
+
+def listing_query(session: Session, actor: Actor, code: str, *, kind: str | None = None,
+                  version: str | None = None):
+    """Unyanked packages of a product within the caller's entitlement, unordered."""
+    product, line = product_for(session, actor, code)
+    stmt = select(Package).where(Package.product_id == product.id, Package.yanked.is_(False),
+                                 Package.line_key <= line)
+    if kind:
+        stmt = stmt.where(Package.kind == kind)
+    if version:
+        stmt = stmt.where(Package.version_key == version_key(version))
+    return stmt
+
+
+def update_plan(session: Session, actor: Actor, code: str, from_version: str) -> list[Package]:
+    """Ordered steps from `from_version` to the newest version reachable.
+
+    Each step is an unyanked patch or feature pack that applies to the version the
+    previous step left and brings it forward; of those, the one that goes furthest wins
+    (the newest publication among equals), so the plan has as few steps as possible.
+    """
+    current = parse_version(from_version, "from")
+    candidates = list(session.scalars(
+        listing_query(session, actor, code).where(Package.kind != "installer")))
+    plan: list[Package] = []
+    while len(plan) < MAX_PLAN_STEPS:
+        steps = [p for p in candidates
+                 if parse_version(p.version) > current and _applies(p, current)]
+        if not steps:
+            break
+        best = max(steps, key=lambda p: (p.version_key, p.published_at, p.id))
+        plan.append(best)
+        current = parse_version(best.version)
+    return plan
+
+
+def _applies(package: Package, version) -> bool:
+    return package.applies_to is not None and in_range(version, package.applies_to)
+
+
+def product_json(product: Product) -> dict:
+    return {"code": product.code, "name": product.name}
+
+
+def package_json(package: Package, *, detail: bool = False) -> dict:
+    body = {
+        "type": "package", "id": package.id, "product": package.product.code,
+        "version": package.version, "kind": package.kind, "filename": package.filename,
+        "size": package.size, "sha256": package.sha256, "applies_to": package.applies_to,
+        "published_at": rfc3339(package.published_at), "notes": package.notes,
+        "yanked": package.yanked, "yank_reason": package.yank_reason,
+    }
+    if detail:
+        body.update(manifest=package.manifest, signature=package.signature, kid=package.kid)
+    return body
+

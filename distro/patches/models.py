@@ -1,0 +1,43 @@
+"""The package model: one signed, published file of a product version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base
+from ..models import Product, new_id, utcnow
+
+KINDS = ("patch", "feature_pack", "installer")
+
+
+class Package(Base):
+    __tablename__ = "packages"
+    __table_args__ = (
+        UniqueConstraint("product_id", "version", "kind", "filename", name="uq_package_identity"),
+        Index("ix_packages_listing", "product_id", "version_key", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    version: Mapped[str] = mapped_column(String(64))
+    version_key: Mapped[str] = mapped_column(String(64))
+    line_key: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    storage_key: Mapped[str] = mapped_column(String(255))
+    applies_to: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    manifest: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(128))
+    kid: Mapped[str] = mapped_column(String(16))
+    published_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    published_by: Mapped[str | None] = mapped_column(String(32))
+    yanked: Mapped[bool] = mapped_column(Boolean, default=False)
+    yank_reason: Mapped[str | None] = mapped_column(Text)
+    yanked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    product: Mapped[Product] = relationship()

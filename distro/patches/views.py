@@ -1,0 +1,153 @@
+"""HTTP endpoints for packages: catalogue, update plans, downloads, publish and yank."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, redirect, request
+from werkzeug.formparser import parse_form_data
+
+from .. import audit
+from ..apiutil import json_body, query_choice
+from ..auth import api_access, csrf
+from ..db import get_session, release_session
+from ..errors import Gone, StorageUnavailable, TooLarge, ValidationError
+from ..httpfiles import file_response, not_modified, plan_span
+from ..keys import active_signer
+from ..pagination import page_json, paginate, parse_limit
+from ..resources import get_key_source, get_storage
+from . import catalogue, services
+from .entitlement import entitled_products, package_for
+from .models import KINDS, Package
+
+bp = Blueprint("packages", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+log = logging.getLogger("distro")
+
+
+@bp.get("/products")
+@api_access(installer=True)
+def products(actor):
+    rows = entitled_products(get_session(), actor)
+    return jsonify(items=[catalogue.product_json(p) for p in rows])
+
+
+@bp.get("/products/<code>/packages")
+@api_access(installer=True)
+def packages(actor, code: str):
+    session = get_session()
+    version = request.args.get("version") or None
+    stmt = catalogue.listing_query(session, actor, code, kind=query_choice("kind", KINDS),
+                                   version=version)
+    rows, cursor = paginate(session, stmt, [Package.version_key, Package.id],
+                            parse_limit(request.args.get("limit")), request.args.get("cursor"))
+    return jsonify(page_json([catalogue.package_json(p) for p in rows], cursor))
+
+
+@bp.get("/products/<code>/updates")
+@api_access(installer=True)
+def updates(actor, code: str):
+    if not request.args.get("from"):
+        raise ValidationError("from is required: the version installed now", field="from")
+    plan = catalogue.update_plan(get_session(), actor, code, request.args["from"])
+    return jsonify(items=[catalogue.package_json(p) for p in plan])
+
+
+@bp.get("/packages/<package_id>")
+@api_access(installer=True)
+def package_detail(actor, package_id: str):
+    package = package_for(get_session(), actor, package_id)
+    return jsonify(catalogue.package_json(package, detail=True))
+
+
+@bp.get("/packages/<package_id>/download")
+@api_access(installer=True)
+def download(actor, package_id: str):
+    session = get_session()
+    package = package_for(session, actor, package_id)
+    if package.yanked:
+        raise Gone(f"this package was yanked: {package.yank_reason}", code="yanked")
+    span = plan_span(request, package.size, package.sha256)
+    if span is None:
+        return not_modified(package.sha256, package.filename)
+    storage = get_storage()
+    url = None
+    if current_app.config["DOWNLOAD_MODE"] == "redirect":
+        url = storage.presigned_url(package.storage_key, package.filename,
+                                    current_app.config["PRESIGN_SECONDS"])
+    audit.record(session, actor, "package.download", target_type="package",
+                 target_id=package.id, org_id=actor.org_id, redirect=url is not None,
+                 range=f"{span.start}+{span.length}" if span.partial else None)
+    session.commit()
+    key, size, sha, filename = package.storage_key, package.size, package.sha256, package.filename
+    release_session()  # a long download must not hold a database connection
+    if url:
+        response = redirect(url, code=302)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    path = storage.local_path(key)
+    try:
+        chunks = None if path else storage.iter_range(key, span.start, span.length)
+        if path and not path.is_file():
+            raise FileNotFoundError(key)
+    except FileNotFoundError:
+        log.error("package %s: object %s is missing from the store", package_id, key)
+        raise StorageUnavailable("the package's bytes are missing from the object store; "
+                                 "the operators have been alerted", code="object_missing") from None
+    return file_response(request, size=size, etag=sha, filename=filename, chunks=chunks,
+                         path=path, span=span)
+
+
+@bp.post("/packages")
+@api_access("publisher")
+def publish(actor):
+    if request.mimetype != "multipart/form-data":
+        raise ValidationError("send multipart/form-data with a file field", code="invalid_upload")
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    if request.content_length and request.content_length > limit + 1024 * 1024:
+        raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
+    storage, session = get_storage(), get_session()
+    writers = []
+
+    def stream_to_storage(*_args, **_kwargs):
+        writers.append(storage.open_writer(limit))
+        return writers[-1]
+
+    try:
+        _, form, files = _parse_multipart(stream_to_storage)
+        upload = files.get("file")
+        if upload is None:
+            raise ValidationError("the upload needs a file field named 'file'", field="file")
+        fields = services.check_fields(
+            session, product=form.get("product"), version=form.get("version"),
+            kind=form.get("kind"), filename=upload.filename, applies_to=form.get("applies_to"),
+            notes=form.get("notes"), sha256=form.get("sha256"))
+        signer = active_signer(session, get_key_source())
+        package = services.publish_package(session, storage, signer, actor, fields, upload.stream)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        for writer in writers:
+            writer.abort()
+        raise
+    return jsonify(catalogue.package_json(package, detail=True)), 201
+
+
+def _parse_multipart(stream_factory):
+    try:
+        return parse_form_data(request.environ, stream_factory=stream_factory, silent=False,
+                               max_form_memory_size=1024 * 1024, max_form_parts=50)
+    except ValueError as exc:
+        raise ValidationError(f"malformed multipart body: {exc}", code="invalid_upload") from None
+
+
+@bp.post("/packages/<package_id>/yank")
+@api_access("publisher")
+def yank(actor, package_id: str):
+    body = json_body()
+    session = get_session()
+    package = services.yank_package(session, actor, package_for(session, actor, package_id),
+                                    body.get("reason"))
+    session.commit()
+    return jsonify(catalogue.package_json(package, detail=True))
+

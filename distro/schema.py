@@ -1,0 +1,34 @@
+"""Schema management: every table is created and changed by the Alembic migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, inspect
+
+from . import models  # noqa: F401  (registers the tables)
+from .db import Base
+from .licenses import models as license_models  # noqa: F401
+from .patches import models as package_models  # noqa: F401
+
+metadata = Base.metadata
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(connection=None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the database to the newest revision (a no-op when it is there already)."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+
+
+def is_current(engine: Engine) -> bool:
+    return "alembic_version" in inspect(engine).get_table_names()

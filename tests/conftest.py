@@ -1,0 +1,199 @@
+"""Shared fixtures: a real app on a migrated database, a real S3 server on loopback,
+seeded accounts, and live HTTP servers for the tests that need a socket.
+
+Set DISTRO_TEST_DATABASE_URL to a PostgreSQL server URL (a maintenance database the
+tests may create databases from) to run everything on PostgreSQL; each test gets a
+fresh database there.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from distro import create_app
+from distro.keys import KeySource, ensure_signing_key
+from distro.schema import upgrade
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A moto S3 server on loopback, shared by the session."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint):
+    name = f"distro-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+def _postgres_database():
+    """Create a throwaway PostgreSQL database; returns (url, drop)."""
+    admin_url = make_url(os.environ["DISTRO_TEST_DATABASE_URL"])
+    name = f"distro_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return admin_url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    if os.environ.get("DISTRO_TEST_DATABASE_URL"):
+        url, drop = _postgres_database()
+        yield url
+        drop()
+    else:
+        yield f"sqlite:///{tmp_path / 'distro.db'}"
+
+
+@pytest.fixture(params=["local", "s3"])
+def backend(request):
+    """Run the test once per object store."""
+    return request.param
+
+
+@pytest.fixture
+def storage_url(request, tmp_path, backend):
+    if backend == "s3":
+        return f"s3://{request.getfixturevalue('s3_bucket')}/pkgs"
+    return (tmp_path / "objects").as_uri()
+
+
+@pytest.fixture
+def app_config(tmp_path, database_url, s3_endpoint):
+    """Test configuration on the local store; tests that take `backend` override it."""
+    return {
+        "TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url,
+        "STORAGE_URL": (tmp_path / "objects").as_uri(), "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_REGION": "us-east-1", "SIGNING_KEYS_DIR": str(tmp_path / "keys"),
+        "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": True,
+    }
+
+
+def make_app(config: dict):
+    app = create_app(config)
+    with app.app_context():
+        upgrade(app.extensions["distro.engine"])
+        session = app.extensions["distro.sessionmaker"]()
+        ensure_signing_key(session, KeySource.from_config(app.config))
+        session.commit()
+        session.close()
+    return app
+
+
+@pytest.fixture
+def app(app_config):
+    app = make_app(app_config)
+    yield app
+    app.extensions["distro.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class World:
+    """Seeded accounts; `headers[name]` authenticates as that account by bearer token."""
+
+    ids: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
+    secrets: dict = field(default_factory=dict)
+
+    def auth(self, name: str) -> dict:
+        return self.headers[name]
+
+
+def cli_ok(runner, *args, input=None) -> str:
+    result = runner.invoke(args=list(args), input=input)
+    assert result.exit_code == 0, (args, result.output)
+    return result.output.strip().splitlines()[-1]
+
+
+def seed_world(runner) -> World:
+    """Two customer organisations and one account of every role, each with a token."""
+    world = World()
+    for email, role in [("admin@vendor.test", "admin"), ("pub@vendor.test", "publisher"),
+                        ("am@vendor.test", "account_manager"), ("am2@vendor.test",
+                        "account_manager"), ("appr@vendor.test", "approver"),
+                        ("appr2@vendor.test", "approver")]:
+        world.ids[email] = cli_ok(runner, "users", "create", email, "--role", role,
+                                  "--password", PASSWORD)
+    world.ids["acme"] = cli_ok(runner, "orgs", "create", "acme", "--name", "ACME 有限公司",
+                               "--account-manager", "am@vendor.test")
+    world.ids["globex"] = cli_ok(runner, "orgs", "create", "globex", "--name", "Globex",
+                                 "--account-manager", "am2@vendor.test")
+    for email, org in [("it@acme.test", "acme"), ("it@globex.test", "globex")]:
+        world.ids[email] = cli_ok(runner, "users", "create", email, "--role", "customer_admin",
+                                  "--org", org, "--password", PASSWORD)
+    world.ids["erp"] = cli_ok(runner, "products", "create", "erp", "--name", "ERP Suite")
+    world.ids["crm"] = cli_ok(runner, "products", "create", "crm", "--name", "CRM")
+    for name in list(world.ids):
+        if "@" in name:
+            secret = cli_ok(runner, "tokens", "create", name, "--name", "test")
+            world.secrets[name] = secret
+            world.headers[name] = {"Authorization": f"Bearer {secret}"}
+    for name, email in [("installer@acme", "it@acme.test"), ("installer@globex",
+                                                              "it@globex.test")]:
+        secret = cli_ok(runner, "tokens", "create", email, "--name", name, "--installer")
+        world.secrets[name] = secret
+        world.headers[name] = {"Authorization": f"Bearer {secret}"}
+    return world
+
+
+@pytest.fixture
+def world(runner) -> World:
+    return seed_world(runner)
+
+
+class LiveServer:
+    """The app served over real HTTP on loopback in a thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def live_server(app):
+    server = LiveServer(app)
+    yield server
+    server.stop()

@@ -1,0 +1,35 @@
+"""Probes: /healthz is alive, /readyz checks the database and the object store."""
+
+from __future__ import annotations
+
+from distro import create_app
+
+
+def test_healthz_and_readyz_answer_ok(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"] == {"database": "ok", "storage": "ok"}
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(app_config):
+    config = dict(app_config, DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    answer = create_app(config).test_client().get("/readyz")
+    assert answer.status_code == 503
+    assert answer.get_json()["checks"]["database"] == "unreachable"
+
+
+def test_readyz_is_503_when_the_object_store_is_unreachable(app_config):
+    config = dict(app_config, STORAGE_URL="s3://no-such-bucket",
+                  S3_ENDPOINT_URL="http://127.0.0.1:1")
+    answer = create_app(config).test_client().get("/readyz")
+    assert answer.status_code == 503
+    assert answer.get_json()["checks"]["storage"] != "ok"
+
+
+def test_database_outage_on_an_api_call_is_a_503_envelope(app_config):
+    config = dict(app_config, DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    answer = create_app(config).test_client().get(
+        "/api/v1/products", headers={"Authorization": "Bearer dst_abc_def"})
+    assert answer.status_code == 503
+    assert answer.get_json()["error"]["code"] == "database_unavailable"
