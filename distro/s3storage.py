@@ -22,7 +22,7 @@ from .errors import StorageUnavailable
 from .storage import CHUNK, UPLOAD_PREFIX, StoredObject, _Hashing
 
 PART_SIZE = 8 * 1024 * 1024
-PARTS_IN_FLIGHT = 3
+PARTS_IN_FLIGHT = 2
 
 
 def _translate(exc: Exception, key: str) -> Exception:
@@ -39,18 +39,24 @@ class S3Writer(_Hashing):
         super().__init__(max_bytes)
         self._store = store
         self.temp_key = f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"
-        self._buffer = bytearray()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._upload_id: str | None = None
         self._parts: list[Future] = []
         self._pool: ThreadPoolExecutor | None = None
 
     def write(self, data: bytes) -> int:
         self._account(data)
-        self._buffer += data
-        while len(self._buffer) >= PART_SIZE:
-            self._send_part(bytes(self._buffer[:PART_SIZE]))
-            del self._buffer[:PART_SIZE]
+        self._pending.append(bytes(data))
+        self._pending_size += len(data)
+        if self._pending_size >= PART_SIZE:
+            self._send_part(self._take_pending())
         return len(data)
+
+    def _take_pending(self) -> bytes:
+        body = b"".join(self._pending)
+        self._pending, self._pending_size = [], 0
+        return body
 
     def _send_part(self, body: bytes) -> None:
         store = self._store
@@ -79,10 +85,10 @@ class S3Writer(_Hashing):
         try:
             if self._upload_id is None:
                 store.client.put_object(Bucket=store.bucket, Key=store.full(self.temp_key),
-                                        Body=bytes(self._buffer))
+                                        Body=self._take_pending())
             else:
-                if self._buffer:
-                    self._send_part(bytes(self._buffer))
+                if self._pending:
+                    self._send_part(self._take_pending())
                 parts = [f.result() for f in self._parts]
                 store.client.complete_multipart_upload(
                     Bucket=store.bucket, Key=store.full(self.temp_key),
@@ -90,7 +96,7 @@ class S3Writer(_Hashing):
         except (BotoCoreError, ClientError) as exc:
             raise _translate(exc, self.temp_key) from None
         finally:
-            self._buffer = bytearray()
+            self._pending, self._pending_size = [], 0
             if self._pool:
                 self._pool.shutdown(wait=True)
         return self.temp_key

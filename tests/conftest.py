@@ -197,3 +197,56 @@ def live_server(app):
     server = LiveServer(app)
     yield server
     server.stop()
+
+
+class MultipartUpload:
+    """A publish request body streamed in 1 MiB chunks, never held whole in memory.
+
+    `during(sent_bytes)` is called before each file chunk, so a test can break things
+    half-way through an upload.
+    """
+
+    boundary = "distroTESTboundary7MA4YWxkTrZu0gW"
+
+    def __init__(self, size: int, fields: dict, filename: str = "big.bin", during=None,
+                 byte: bytes = b"\x5a"):
+        head = "".join(f'--{self.boundary}\r\nContent-Disposition: form-data; name="{k}"'
+                       f"\r\n\r\n{v}\r\n" for k, v in fields.items())
+        head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; '
+                 f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n')
+        self.head, self.tail = head.encode(), f"\r\n--{self.boundary}--\r\n".encode()
+        self.size, self.during, self.byte = size, during, byte
+        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+        self.length = len(self.head) + size + len(self.tail)
+
+    def chunks(self):
+        yield self.head
+        sent, block = 0, self.byte * (1024 * 1024)
+        while sent < self.size:
+            if self.during:
+                self.during(sent)
+            count = min(len(block), self.size - sent)
+            yield block[:count]
+            sent += count
+        yield self.tail
+
+    def post(self, base_url: str, headers: dict, path: str = "/api/v1/packages"):
+        """Send over a real socket with Content-Length; returns (status, parsed JSON)."""
+        import http.client
+        import json
+        from urllib.parse import urlparse
+
+        url = urlparse(base_url)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
+        try:
+            conn.putrequest("POST", path)
+            for name, value in {**headers, "Content-Type": self.content_type,
+                                "Content-Length": str(self.length)}.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            for chunk in self.chunks():
+                conn.send(chunk)
+            answer = conn.getresponse()
+            return answer.status, json.loads(answer.read() or b"null")
+        finally:
+            conn.close()

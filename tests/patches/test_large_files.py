@@ -1,0 +1,113 @@
+"""A 1 GiB installer through a real gunicorn worker: memory stays bounded both ways."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from ..conftest import MultipartUpload
+
+GIB = 1024**3
+LIMIT = 100 * 1024 * 1024
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PeakRss:
+    """Samples the resident memory of a process and its children in a thread."""
+
+    def __init__(self, pid: int):
+        self.process, self.peak, self._stop = psutil.Process(pid), 0, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _rss(self) -> int:
+        return sum(p.memory_info().rss for p in [self.process, *self.process.children(True)])
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss())
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self.baseline = self._rss()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self.thread.join()
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.baseline
+
+
+@pytest.fixture
+def gunicorn(app, app_config):
+    port = free_port()
+    env = dict(os.environ, DISTRO_DATABASE_URL=app_config["DATABASE_URL"],
+               DISTRO_STORAGE_URL=app_config["STORAGE_URL"],
+               DISTRO_S3_ENDPOINT_URL=app_config["S3_ENDPOINT_URL"],
+               DISTRO_SIGNING_KEYS_DIR=app_config["SIGNING_KEYS_DIR"],
+               DISTRO_SECRET_KEY="large-file-test", DISTRO_WORKERS="1")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
+         "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(f"{url}/healthz", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    yield url, server
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_one_gib_upload_and_download_keep_memory_bounded(gunicorn, world):
+    url, server = gunicorn
+    headers = world.auth("pub@vendor.test")
+    requests.get(f"{url}/api/v1/products", headers=headers, timeout=10)  # warm the worker
+    upload = MultipartUpload(GIB, {"product": "erp", "version": "9.0", "kind": "installer"},
+                             byte=b"\xa5")
+    with PeakRss(server.pid) as during_upload:
+        status, body = upload.post(url, headers)
+    assert status == 201, body
+    expected = hashlib.sha256()
+    block = b"\xa5" * (1024 * 1024)
+    for _ in range(1024):
+        expected.update(block)
+    assert body["size"] == GIB and body["sha256"] == expected.hexdigest()
+    assert during_upload.growth < LIMIT, f"upload grew RSS by {during_upload.growth >> 20} MiB"
+
+    received = hashlib.sha256()
+    with PeakRss(server.pid) as during_download:
+        with requests.get(f"{url}/api/v1/packages/{body['id']}/download", headers=headers,
+                          stream=True, timeout=600) as answer:
+            assert answer.status_code == 200
+            for chunk in answer.iter_content(1024 * 1024):
+                received.update(chunk)
+    assert received.hexdigest() == body["sha256"]
+    print(f"RSS growth: upload {during_upload.growth >> 20} MiB, "
+          f"download {during_download.growth >> 20} MiB")
+    assert during_download.growth < LIMIT, (
+        f"download grew RSS by {during_download.growth >> 20} MiB")
