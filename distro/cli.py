@@ -40,9 +40,9 @@ def fail_cleanly(command):
 
 
 def init_app(app: Flask) -> None:
-    from . import cli_admin, cli_packages
+    from . import cli_admin, cli_fetch, cli_packages
 
-    for group in (*cli_admin.COMMANDS, *cli_packages.COMMANDS):
+    for group in (*cli_admin.COMMANDS, *cli_packages.COMMANDS, *cli_fetch.COMMANDS):
         app.cli.add_command(group)
 
 
@@ -57,3 +57,7 @@ def main() -> None:
     FlaskGroup(create_app=_create_app, add_version_option=False,
                help="distro: patch, installer and license distribution server.")(
         prog_name="distro")
+
+
+if __name__ == "__main__":
+    main()

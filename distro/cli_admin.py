@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 import click
-from flask.cli import AppGroup, with_appcontext
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 
 from . import accounts, keys, tokens
 from .audit import CLI

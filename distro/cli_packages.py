@@ -10,8 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
 from flask import current_app
+from flask.cli import AppGroup
 from tqdm import tqdm
 
 from . import signing

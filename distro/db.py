@@ -30,9 +30,6 @@ def make_engine(url: str) -> Engine:
     url = relative_sqlite_url(url)
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    db_file = url.removeprefix("sqlite:///")
-    if db_file and ":memory:" not in db_file:
-        Path(db_file).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -49,6 +46,14 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def ensure_sqlite_folder(engine: Engine) -> None:
+    """Create the folder of a SQLite file (called by `distro init`, not at start-up, so
+    that commands which never touch the database leave no folders behind)."""
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def init_app(app: Flask) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import signing
-from .errors import DistroError
 from .clock import rfc3339, utcnow
+from .errors import DistroError
 from .models import SigningKey
 
 

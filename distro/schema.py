@@ -6,10 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 
 from . import models  # noqa: F401  (registers the tables)
-from .db import Base
+from .db import Base, ensure_sqlite_folder
 from .licenses import models as license_models  # noqa: F401
 from .patches import models as package_models  # noqa: F401
 
@@ -26,9 +26,7 @@ def alembic_config(connection=None) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Bring the database to the newest revision (a no-op when it is there already)."""
+    ensure_sqlite_folder(engine)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
 
-
-def is_current(engine: Engine) -> bool:
-    return "alembic_version" in inspect(engine).get_table_names()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import boto3
@@ -113,6 +114,17 @@ def app(app_config):
     app = make_app(app_config)
     yield app
     app.extensions["distro.engine"].dispose()
+
+
+@contextmanager
+def db_session(app):
+    """A session on the app's database for assertions; closed (and its lock released)
+    when the block ends."""
+    session = app.extensions["distro.sessionmaker"]()
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 @pytest.fixture

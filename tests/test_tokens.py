@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from distro.models import ApiToken, AuditEvent
 
+from .conftest import db_session
+
 
 def test_created_token_is_shown_once_and_stored_only_as_hash(app, client, world):
     answer = client.post("/api/v1/tokens", json={"name": "ci", "installer": True},
@@ -20,8 +22,7 @@ def test_created_token_is_shown_once_and_stored_only_as_hash(app, client, world)
     listed = client.get("/api/v1/tokens", headers=world.auth("it@acme.test")).get_json()
     assert all("token" not in item for item in listed["items"])
     assert body["id"] in [item["id"] for item in listed["items"]]
-    with app.app_context():
-        session = app.extensions["distro.sessionmaker"]()
+    with db_session(app) as session:
         row = session.get(ApiToken, body["id"])
         assert row.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
         for column in ApiToken.__table__.columns:
@@ -55,8 +56,7 @@ def test_revoked_token_is_refused(client, world):
 def test_expired_token_is_refused(app, client, world):
     created = client.post("/api/v1/tokens", json={"name": "old", "expires_days": 1},
                           headers=world.auth("it@acme.test")).get_json()
-    with app.app_context():
-        session = app.extensions["distro.sessionmaker"]()
+    with db_session(app) as session:
         row = session.get(ApiToken, created["id"])
         row.expires_at = row.created_at - timedelta(seconds=1)
         session.commit()

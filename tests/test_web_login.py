@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from distro.models import AuditEvent
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, db_session
 
 
 def csrf_token(client, path="/login") -> str:
@@ -27,8 +27,7 @@ def test_login_sets_a_hardened_session_cookie_and_is_audited(app, client, world)
     cookie = answer.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert client.get("/api/v1/products").status_code == 200
-    with app.app_context():
-        session = app.extensions["distro.sessionmaker"]()
+    with db_session(app) as session:
         assert "login.success" in session.scalars(select(AuditEvent.action)).all()
 
 
@@ -37,8 +36,7 @@ def test_wrong_password_is_refused_and_audited(app, client, world):
     assert answer.status_code == 400
     assert "Wrong e-mail or password" in answer.get_data(as_text=True)
     assert client.get("/api/v1/products").status_code == 401
-    with app.app_context():
-        session = app.extensions["distro.sessionmaker"]()
+    with db_session(app) as session:
         failures = session.scalars(select(AuditEvent).where(
             AuditEvent.action == "login.failure")).all()
         assert [f.details["email"] for f in failures] == ["it@acme.test"]
@@ -71,8 +69,7 @@ def test_repeated_failed_logins_are_throttled(client, world):
 def test_disabled_account_cannot_log_in(app, client, world):
     from distro.models import User
 
-    with app.app_context():
-        session = app.extensions["distro.sessionmaker"]()
+    with db_session(app) as session:
         session.get(User, world.ids["it@acme.test"]).disabled = True
         session.commit()
     answer = login(client, "it@acme.test")

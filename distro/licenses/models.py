@@ -12,8 +12,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base
 from ..clock import utcnow
+from ..db import Base
 from ..models import Organisation, Product, User, new_id
 
 LICENSE_KINDS = ("subscription", "perpetual")

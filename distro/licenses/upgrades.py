@@ -141,10 +141,11 @@ def approve_request(session: Session, signer: Signer, actor: Actor, request_id: 
                         code="self_approval_forbidden")
     if request.status != "pending":
         raise Conflict(f"the request is {request.status}, not pending", code="invalid_state")
+    _claim(session, request, "issued", actor, decision_note=_text(note, "note"))
     source = request.source
+    session.refresh(source)  # read after the claim: a concurrent winner may have changed it
     if not is_active(source, today()):
         _check_upgradable(session, source, request.target_version)
-    _claim(session, request, "issued", actor, decision_note=_text(note, "note"))
     try:
         issued = issue_license(
             session, signer, org=session.get(Organisation, source.org_id),

@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 from ..audit import Actor
 from ..clock import rfc3339
 from ..models import Product
-from ..versions import in_range, parse_version, version_key
+from ..updateplan import plan_path
+from ..versions import parse_version, version_key
 from .entitlement import product_for
 from .models import Package
 
-MAX_PLAN_STEPS = 1000
 
 
 def listing_query(session: Session, actor: Actor, code: str, *, kind: str | None = None,
@@ -29,29 +29,14 @@ def listing_query(session: Session, actor: Actor, code: str, *, kind: str | None
 
 
 def update_plan(session: Session, actor: Actor, code: str, from_version: str) -> list[Package]:
-    """Ordered steps from `from_version` to the newest version reachable.
-
-    Each step is an unyanked patch or feature pack that applies to the version the
-    previous step left and brings it forward; of those, the one that goes furthest wins
-    (the newest publication among equals), so the plan has as few steps as possible.
-    """
-    current = parse_version(from_version, "from")
-    candidates = list(session.scalars(
-        listing_query(session, actor, code).where(Package.kind != "installer")))
-    plan: list[Package] = []
-    while len(plan) < MAX_PLAN_STEPS:
-        steps = [p for p in candidates
-                 if parse_version(p.version) > current and _applies(p, current)]
-        if not steps:
-            break
-        best = max(steps, key=lambda p: (p.version_key, p.published_at, p.id))
-        plan.append(best)
-        current = parse_version(best.version)
-    return plan
-
-
-def _applies(package: Package, version) -> bool:
-    return package.applies_to is not None and in_range(version, package.applies_to)
+    """Ordered unyanked steps from `from_version` to the newest version reachable within
+    the caller's entitlement (see `distro.updateplan`)."""
+    parse_version(from_version, "from")
+    candidates = session.scalars(
+        listing_query(session, actor, code).where(Package.kind != "installer"))
+    return plan_path(candidates, from_version, version=lambda p: p.version,
+                     applies_to=lambda p: p.applies_to,
+                     tiebreak=lambda p: (p.published_at, p.id))
 
 
 def product_json(product: Product) -> dict:

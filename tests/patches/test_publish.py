@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from distro.patches.models import Package
 from distro.storage import blob_key
 
+from ..conftest import db_session
 from .conftest import publish, published, sha
 
 
@@ -132,6 +133,5 @@ def test_cli_publish_matches_api_rules(runner, tmp_path, world):
 
 
 def _package_count(app) -> int:
-    with app.app_context():
-        session = app.extensions["distro.sessionmaker"]()
+    with db_session(app) as session:
         return session.scalar(select(func.count()).select_from(Package))

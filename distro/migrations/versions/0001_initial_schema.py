@@ -4,9 +4,8 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-26 23:22:03.073801
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -95,7 +94,7 @@ def upgrade() -> None:
     sa.Column('product_id', sa.String(length=32), nullable=False),
     sa.Column('version', sa.String(length=64), nullable=False),
     sa.Column('version_key', sa.String(length=64), nullable=False),
-    sa.Column('line_key', sa.String(length=32), nullable=False),
+    sa.Column('line_key', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('filename', sa.String(length=255), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
