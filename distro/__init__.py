@@ -40,8 +40,9 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Database, object store, keys, login, CSRF and rate limiting."""
-    from . import auth, db, limits, resources
+    from . import auth, db, limits, passwords, resources
 
+    passwords.init_app(app)
     db.init_app(app)
     resources.init_app(app)
     auth.init_app(app)

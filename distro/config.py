@@ -29,6 +29,7 @@ def default_config(cwd: Path | None = None) -> dict:
         "MAX_UPLOAD_BYTES": 10 * 1024**3,
         "RATELIMIT_STORAGE_URI": "memory://",
         "LOGIN_RATE_LIMIT": "10 per minute",
+        "PASSWORD_HASH_METHOD": "scrypt",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,

@@ -9,13 +9,19 @@ fresh database there.
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import boto3
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -95,6 +101,7 @@ def app_config(tmp_path, database_url, s3_endpoint):
         "STORAGE_URL": (tmp_path / "objects").as_uri(), "S3_ENDPOINT_URL": s3_endpoint,
         "S3_REGION": "us-east-1", "SIGNING_KEYS_DIR": str(tmp_path / "keys"),
         "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": True,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 
@@ -262,3 +269,47 @@ class MultipartUpload:
             return answer.status, json.loads(answer.read() or b"null")
         finally:
             conn.close()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """`gunicorn wsgi:app` with the shipped config, started as a separate process on a
+    free loopback port, configured only through DISTRO_* variables."""
+
+    def __init__(self, config: dict, workers: int = 2, **extra_env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, DISTRO_DATABASE_URL=config["DATABASE_URL"],
+                   DISTRO_STORAGE_URL=config["STORAGE_URL"],
+                   DISTRO_S3_ENDPOINT_URL=config["S3_ENDPOINT_URL"],
+                   DISTRO_SIGNING_KEYS_DIR=config["SIGNING_KEYS_DIR"],
+                   DISTRO_SECRET_KEY="shared-test-secret", DISTRO_WORKERS=str(workers),
+                   **extra_env)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
+             "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn on {self.url} did not become ready")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 import requests
 
-from ..conftest import MultipartUpload
+from ..conftest import Gunicorn, MultipartUpload
 
 GIB = 1024**3
 LIMIT = 100 * 1024 * 1024
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PeakRss:
@@ -59,26 +47,9 @@ class PeakRss:
 
 @pytest.fixture
 def gunicorn(app, app_config):
-    port = free_port()
-    env = dict(os.environ, DISTRO_DATABASE_URL=app_config["DATABASE_URL"],
-               DISTRO_STORAGE_URL=app_config["STORAGE_URL"],
-               DISTRO_S3_ENDPOINT_URL=app_config["S3_ENDPOINT_URL"],
-               DISTRO_SIGNING_KEYS_DIR=app_config["SIGNING_KEYS_DIR"],
-               DISTRO_SECRET_KEY="large-file-test", DISTRO_WORKERS="1")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
-         "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(f"{url}/healthz", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield url, server
-    server.terminate()
-    server.wait(timeout=30)
+    server = Gunicorn(app_config, workers=1)
+    yield server.url, server.process
+    server.stop()
 
 
 @pytest.mark.slow
