@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     check_config(app.config)
     app.config["MAX_CONTENT_LENGTH"] = None  # uploads are limited while streaming instead
     register_logging(app)
+    register_proxy(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -36,6 +37,16 @@ def register_logging(app: Flask) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.getLogger("distro").addHandler(handler)
         logging.getLogger("distro").setLevel(logging.INFO)
+
+
+def register_proxy(app: Flask) -> None:
+    """Trust X-Forwarded-* from `DISTRO_TRUSTED_PROXIES` reverse proxies (0: none), so the
+    audit log records the client's address rather than the proxy's."""
+    hops = int(app.config.get("TRUSTED_PROXIES", 0))
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:

@@ -16,25 +16,25 @@ from .audit import Actor
 from .errors import Conflict, NotFound, ValidationError
 from .models import ROLES, Organisation, Product, User
 from .passwords import hash_password
+from .text import clean_text
 
 CODE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,60}$")
+_LOCAL = r"[^@\s\x00-\x1f\x7f]"
+EMAIL = re.compile(rf"^{_LOCAL}{{1,64}}@{_LOCAL}{{1,189}}\.{_LOCAL}{{1,60}}$")
 
 
 def validate_code(code: object, what: str) -> str:
     if not isinstance(code, str) or not CODE.match(code):
         raise ValidationError(
             f"{what} code must be 2-32 characters: a lower-case letter, then lower-case "
-            "letters, digits or '-'", field="code")
+            "letters, digits or '-'",
+            field="code",
+        )
     return code
 
 
 def validate_name(name: object, field: str = "name") -> str:
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise ValidationError(f"{field} must be 1-200 characters", field=field)
-    if any(ord(c) < 32 for c in name):
-        raise ValidationError(f"{field} must not contain control characters", field=field)
-    return name.strip()
+    return clean_text(name, field, 200, required=True)
 
 
 def normalise_email(email: object) -> str:
@@ -44,7 +44,9 @@ def normalise_email(email: object) -> str:
 
 
 def find_org(session: Session, code: str) -> Organisation:
-    org = session.scalars(select(Organisation).where(Organisation.code == code)).first()
+    org = None
+    if CODE.match(code):
+        org = session.scalars(select(Organisation).where(Organisation.code == code)).first()
     if org is None:
         raise NotFound(f"no organisation with code {code!r}")
     return org
@@ -60,14 +62,17 @@ def find_user(session: Session, email: str) -> User:
 def find_product(session: Session, code: object) -> Product:
     if not isinstance(code, str):
         raise ValidationError("product must be a product code", field="product")
-    product = session.scalars(select(Product).where(Product.code == code)).first()
+    product = None
+    if CODE.match(code):
+        product = session.scalars(select(Product).where(Product.code == code)).first()
     if product is None:
         raise NotFound(f"no product with code {code!r}")
     return product
 
 
-def create_org(session: Session, actor: Actor, code: str, name: str,
-               account_managers: list[str] = ()) -> Organisation:
+def create_org(
+    session: Session, actor: Actor, code: str, name: str, account_managers: list[str] = ()
+) -> Organisation:
     code, name = validate_code(code, "organisation"), validate_name(name)
     if session.scalars(select(Organisation).where(Organisation.code == code)).first():
         raise Conflict(f"organisation {code!r} already exists", code="duplicate")
@@ -76,24 +81,38 @@ def create_org(session: Session, actor: Actor, code: str, name: str,
     for email in account_managers:
         assign_account_manager(session, actor, org, find_user(session, email))
     session.flush()
-    audit.record(session, actor, "org.create", target_type="org", target_id=org.id,
-                 org_id=org.id, code=code)
+    audit.record(
+        session, actor, "org.create", target_type="org", target_id=org.id, org_id=org.id, code=code
+    )
     return org
 
 
-def assign_account_manager(session: Session, actor: Actor, org: Organisation,
-                           user: User) -> None:
+def assign_account_manager(session: Session, actor: Actor, org: Organisation, user: User) -> None:
     if user.role != "account_manager":
-        raise ValidationError(f"{user.email} is a {user.role}, not an account_manager",
-                              field="account_manager")
+        raise ValidationError(
+            f"{user.email} is a {user.role}, not an account_manager", field="account_manager"
+        )
     if user not in org.account_managers:
         org.account_managers.append(user)
-        audit.record(session, actor, "org.assign", target_type="org", target_id=org.id,
-                     org_id=org.id, account_manager=user.email)
+        audit.record(
+            session,
+            actor,
+            "org.assign",
+            target_type="org",
+            target_id=org.id,
+            org_id=org.id,
+            account_manager=user.email,
+        )
 
 
-def create_user(session: Session, actor: Actor, email: str, role: str, password: str,
-                org_code: str | None = None) -> User:
+def create_user(
+    session: Session,
+    actor: Actor,
+    email: str,
+    role: str,
+    password: str,
+    org_code: str | None = None,
+) -> User:
     email = normalise_email(email)
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}", field="role")
@@ -104,12 +123,24 @@ def create_user(session: Session, actor: Actor, email: str, role: str, password:
     org = find_org(session, org_code) if org_code else None
     if session.scalars(select(User).where(User.email == email)).first():
         raise Conflict(f"user {email} already exists", code="duplicate")
-    user = User(email=email, role=role, password_hash=hash_password(password),
-                org_id=org.id if org else None)
+    user = User(
+        email=email,
+        role=role,
+        password_hash=hash_password(password),
+        org_id=org.id if org else None,
+    )
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user.create", target_type="user", target_id=user.id,
-                 org_id=user.org_id, email=email, role=role)
+    audit.record(
+        session,
+        actor,
+        "user.create",
+        target_type="user",
+        target_id=user.id,
+        org_id=user.org_id,
+        email=email,
+        role=role,
+    )
     return user
 
 
@@ -120,6 +151,7 @@ def create_product(session: Session, actor: Actor, code: str, name: str) -> Prod
     product = Product(code=code, name=name)
     session.add(product)
     session.flush()
-    audit.record(session, actor, "product.create", target_type="product",
-                 target_id=product.id, code=code)
+    audit.record(
+        session, actor, "product.create", target_type="product", target_id=product.id, code=code
+    )
     return product

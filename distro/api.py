@@ -17,6 +17,7 @@ from .keys import key_json, list_keys
 from .models import ApiToken, AuditEvent
 from .openapi import openapi_document
 from .pagination import page_json, paginate, parse_limit
+from .text import clean_text
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -41,8 +42,13 @@ def create_token(actor):
         raise ValidationError("installer must be true or false", field="installer")
     session = get_session()
     token, secret = tokens.create_token(
-        session, actor, actor.user, name=body.get("name"), installer=installer,
-        expires_days=body.get("expires_days", tokens.DEFAULT_DAYS))
+        session,
+        actor,
+        actor.user,
+        name=body.get("name"),
+        installer=installer,
+        expires_days=body.get("expires_days", tokens.DEFAULT_DAYS),
+    )
     session.commit()
     return jsonify(tokens.token_json(token, secret)), 201
 
@@ -51,9 +57,13 @@ def create_token(actor):
 @api_access()
 def list_tokens(actor):
     session = get_session()
-    rows, cursor = paginate(session, tokens.visible_tokens(actor),
-                            [ApiToken.created_at, ApiToken.id],
-                            parse_limit(request.args.get("limit")), request.args.get("cursor"))
+    rows, cursor = paginate(
+        session,
+        tokens.visible_tokens(actor),
+        [ApiToken.created_at, ApiToken.id],
+        parse_limit(request.args.get("limit")),
+        request.args.get("cursor"),
+    )
     return jsonify(page_json([tokens.token_json(t) for t in rows], cursor))
 
 
@@ -68,10 +78,17 @@ def revoke_token(actor, token_id: str):
 
 def _audit_json(event: AuditEvent) -> dict:
     return {
-        "id": event.id, "at": rfc3339(event.at), "actor": event.actor_email,
-        "actor_id": event.actor_id, "token_id": event.token_id, "action": event.action,
-        "target_type": event.target_type, "target_id": event.target_id,
-        "org_id": event.org_id, "ip": event.ip, "details": event.details,
+        "id": event.id,
+        "at": rfc3339(event.at),
+        "actor": event.actor_email,
+        "actor_id": event.actor_id,
+        "token_id": event.token_id,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "org_id": event.org_id,
+        "ip": event.ip,
+        "details": event.details,
     }
 
 
@@ -89,15 +106,23 @@ def _parse_moment(name: str) -> datetime | None:
 @api_access("admin")
 def audit_log(actor):
     stmt = select(AuditEvent)
-    for arg, column in (("action", AuditEvent.action), ("org_id", AuditEvent.org_id),
-                        ("actor", AuditEvent.actor_email)):
+    for arg, column in (
+        ("action", AuditEvent.action),
+        ("org_id", AuditEvent.org_id),
+        ("actor", AuditEvent.actor_email),
+    ):
         if request.args.get(arg):
-            stmt = stmt.where(column == request.args[arg])
+            stmt = stmt.where(column == clean_text(request.args[arg], arg, 254))
     since, until = _parse_moment("since"), _parse_moment("until")
     if since:
         stmt = stmt.where(AuditEvent.at >= since)
     if until:
         stmt = stmt.where(AuditEvent.at < until)
-    rows, cursor = paginate(get_session(), stmt, [AuditEvent.id],
-                            parse_limit(request.args.get("limit")), request.args.get("cursor"))
+    rows, cursor = paginate(
+        get_session(),
+        stmt,
+        [AuditEvent.id],
+        parse_limit(request.args.get("limit")),
+        request.args.get("cursor"),
+    )
     return jsonify(page_json([_audit_json(e) for e in rows], cursor))

@@ -22,8 +22,9 @@ def json_body(req: Request | None = None, *, optional: bool = False) -> dict:
     if not raw.strip():
         if optional:
             return {}
-        raise ValidationError("send a JSON object with Content-Type: application/json",
-                              code="invalid_json")
+        raise ValidationError(
+            "send a JSON object with Content-Type: application/json", code="invalid_json"
+        )
     if not req.is_json:
         raise ValidationError("Content-Type must be application/json", code="invalid_json")
     try:
@@ -33,16 +34,6 @@ def json_body(req: Request | None = None, *, optional: bool = False) -> dict:
     if not isinstance(body, dict):
         raise ValidationError("the body must be a JSON object", code="invalid_json")
     return body
-
-
-def optional_text(body: dict, field: str, max_length: int = 2000) -> str:
-    value = body.get(field)
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
-        raise ValidationError(f"{field} must be text of at most {max_length} characters",
-                              field=field)
-    return value.strip()
 
 
 def query_choice(name: str, choices: tuple[str, ...]) -> str | None:

@@ -41,15 +41,27 @@ class Actor:
 CLI = Actor(user=None)
 
 
-def record(session: Session, actor: Actor, action: str, *, target_type: str | None = None,
-           target_id: str | None = None, org_id: str | None = None, **details) -> AuditEvent:
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    org_id: str | None = None,
+    **details,
+) -> AuditEvent:
     """Add an audit row to the session; it commits with the use case it describes."""
     event = AuditEvent(
         actor_id=actor.user.id if actor.user else None,
         actor_email=actor.user.email if actor.user else ("cli" if actor.token is None else None),
         token_id=actor.token.id if actor.token else None,
-        action=action, target_type=target_type, target_id=target_id,
-        org_id=org_id, ip=actor.ip, details=details,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        org_id=org_id,
+        ip=actor.ip,
+        details=details,
     )
     session.add(event)
     return event

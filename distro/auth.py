@@ -41,7 +41,7 @@ def _load_user_from_token(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    token = tokens.authenticate(get_session(), header[len("Bearer "):].strip())
+    token = tokens.authenticate(get_session(), header[len("Bearer ") :].strip())
     if token is None:
         g.bad_token = True
         return None
@@ -55,8 +55,9 @@ def current_actor() -> Actor:
         if g.get("bad_token"):
             raise Unauthenticated("the bearer token is unknown, expired or revoked")
         raise Unauthenticated("log in or send Authorization: Bearer TOKEN")
-    return Actor(user=current_user._get_current_object(), token=g.get("api_token"),
-                 ip=request.remote_addr)
+    return Actor(
+        user=current_user._get_current_object(), token=g.get("api_token"), ip=request.remote_addr
+    )
 
 
 def api_access(*roles: str, installer: bool = False) -> Callable:

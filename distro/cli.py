@@ -32,8 +32,11 @@ def fail_cleanly(command):
             click.echo(f"error: {exc.strerror}: {exc.filename}", err=True)
             sys.exit(1)
         except SQLAlchemyError as exc:
-            click.echo(f"error: database: {type(exc).__name__}; is DISTRO_DATABASE_URL right "
-                       "and has 'distro init' run?", err=True)
+            click.echo(
+                f"error: database: {type(exc).__name__}; is DISTRO_DATABASE_URL right "
+                "and has 'distro init' run?",
+                err=True,
+            )
             sys.exit(1)
 
     return wrapper
@@ -54,9 +57,11 @@ def _create_app():
 
 def main() -> None:
     """Console script entry point."""
-    FlaskGroup(create_app=_create_app, add_version_option=False,
-               help="distro: patch, installer and license distribution server.")(
-        prog_name="distro")
+    FlaskGroup(
+        create_app=_create_app,
+        add_version_option=False,
+        help="distro: patch, installer and license distribution server.",
+    )(prog_name="distro")
 
 
 if __name__ == "__main__":

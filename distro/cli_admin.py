@@ -119,21 +119,32 @@ licenses = AppGroup("licenses", help="Licenses.")
 @click.option("--modules", required=True, metavar="A,B,C")
 @click.option("--users", "user_count", required=True, type=click.IntRange(1))
 @click.option("--kind", required=True, type=click.Choice(["subscription", "perpetual"]))
-@click.option("--deployment", required=True,
-              type=click.Choice(["public_cloud", "private_cloud", "on_premises"]))
+@click.option(
+    "--deployment",
+    required=True,
+    type=click.Choice(["public_cloud", "private_cloud", "on_premises"]),
+)
 @click.option("--starts", required=True, metavar="YYYY-MM-DD")
 @click.option("--expires", metavar="YYYY-MM-DD")
 @fail_cleanly
-def licenses_grant(org_code, product_code, version, modules, user_count, kind, deployment,
-                   starts, expires):
+def licenses_grant(
+    org_code, product_code, version, modules, user_count, kind, deployment, starts, expires
+):
     session = get_session()
     license = grant_license(
-        session, keys.active_signer(session, get_key_source()), CLI,
+        session,
+        keys.active_signer(session, get_key_source()),
+        CLI,
         org=accounts.find_org(session, org_code),
-        product=accounts.find_product(session, product_code), version=version,
-        modules=modules, user_count=user_count, kind=kind, deployment=deployment,
+        product=accounts.find_product(session, product_code),
+        version=version,
+        modules=modules,
+        user_count=user_count,
+        kind=kind,
+        deployment=deployment,
         starts=parse_date(starts, "--starts"),
-        expires=parse_date(expires, "--expires") if expires else None)
+        expires=parse_date(expires, "--expires") if expires else None,
+    )
     session.commit()
     click.echo(license.id)
 
@@ -149,12 +160,19 @@ tokens_group = AppGroup("tokens", help="API tokens.")
 @fail_cleanly
 def tokens_create(email, name, installer, expires_days):
     session = get_session()
-    token, secret = tokens.create_token(session, CLI, accounts.find_user(session, email),
-                                        name=name, installer=installer,
-                                        expires_days=expires_days)
+    token, secret = tokens.create_token(
+        session,
+        CLI,
+        accounts.find_user(session, email),
+        name=name,
+        installer=installer,
+        expires_days=expires_days,
+    )
     session.commit()
-    click.echo(f"token {token.id} ({token.scope}) expires {token.expires_at:%Y-%m-%d}; "
-               "the secret below is shown once:")
+    click.echo(
+        f"token {token.id} ({token.scope}) expires {token.expires_at:%Y-%m-%d}; "
+        "the secret below is shown once:"
+    )
     click.echo(secret)
 
 
@@ -193,7 +211,7 @@ def demo_command():
     session = get_session()
     created = seed_demo(session, get_storage(), keys.active_signer(session, get_key_source()))
     session.commit()
-    click.echo("Demo accounts (password for all: %s):" % DEMO_PASSWORD)
+    click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     click.echo("  admin@example.com           admin (password admin-password-1)")
     for email, role in created:
         click.echo(f"  {email:<28}{role}")

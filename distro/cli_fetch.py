@@ -33,8 +33,14 @@ class Reporter:
         if self.bar is None or self._current != package["id"]:
             self.close()
             self._current = package["id"]
-            self.bar = tqdm(total=total, initial=0, unit="B", unit_scale=True,
-                            desc=package["filename"], disable=not sys.stderr.isatty())
+            self.bar = tqdm(
+                total=total,
+                initial=0,
+                unit="B",
+                unit_scale=True,
+                desc=package["filename"],
+                disable=not sys.stderr.isatty(),
+            )
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -52,11 +58,17 @@ class Reporter:
 @click.option("--installer", is_flag=True, help="fetch the installer of --version")
 @click.option("--version", metavar="VERSION", help="with --installer: the version")
 @click.option("--dest", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--key", "key_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="trusted public key PEM (repeatable)")
+@click.option(
+    "--key",
+    "key_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="trusted public key PEM (repeatable)",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines for installer scripts")
-def fetch_command(server, token, product, from_version, to_version, installer, version, dest,
-                  key_paths, as_json):
+def fetch_command(
+    server, token, product, from_version, to_version, installer, version, dest, key_paths, as_json
+):
     """Download and verify an update path (or one installer) into DEST."""
     report = Reporter(as_json)
     try:
@@ -67,20 +79,33 @@ def fetch_command(server, token, product, from_version, to_version, installer, v
             packages = [client.installer(product, version)]
         else:
             packages = client.update_plan(product, from_version, to_version)
-        report.event("plan", steps=[{"id": p["id"], "version": p["version"], "kind": p["kind"],
-                                     "size": p["size"]} for p in packages])
+        report.event(
+            "plan",
+            steps=[
+                {"id": p["id"], "version": p["version"], "kind": p["kind"], "size": p["size"]}
+                for p in packages
+            ],
+        )
         if not packages and not as_json:
             click.echo(f"{product} {from_version} is up to date")
         for package in packages:
             fetched = client.fetch(package, dest, report.progress)
             report.close()
-            report.event("verified", id=package["id"], version=package["version"],
-                         path=str(fetched.path), resumed_from=fetched.resumed_from,
-                         downloaded=fetched.downloaded)
+            report.event(
+                "verified",
+                id=package["id"],
+                version=package["version"],
+                path=str(fetched.path),
+                resumed_from=fetched.resumed_from,
+                downloaded=fetched.downloaded,
+            )
             if not as_json:
-                resumed = f", resumed at byte {fetched.resumed_from}" if fetched.resumed_from else ""
-                click.echo(f"verified {package['kind']} {package['version']}: {fetched.path}"
-                           f"{resumed}")
+                resumed = (
+                    f", resumed at byte {fetched.resumed_from}" if fetched.resumed_from else ""
+                )
+                click.echo(
+                    f"verified {package['kind']} {package['version']}: {fetched.path}{resumed}"
+                )
         report.event("done", count=len(packages))
     except FetchError as exc:
         report.close()
@@ -101,9 +126,11 @@ def _trusted_keys(server: str, dest: Path, key_paths, report: Reporter):
         return load_keys(list(key_paths))
     keys, fetched_now = pin_server_keys(server, dest)
     if fetched_now:
-        message = (f"WARNING: no --key given; trusting the keys {', '.join(keys)} that "
-                   f"{server} sent now and pinning them in {dest}. Check them against the "
-                   "vendor's published key ids.")
+        message = (
+            f"WARNING: no --key given; trusting the keys {', '.join(keys)} that "
+            f"{server} sent now and pinning them in {dest}. Check them against the "
+            "vendor's published key ids."
+        )
         click.echo(message, err=True)
         report.event("warning", message=message)
     return keys

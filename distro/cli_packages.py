@@ -40,14 +40,28 @@ packages = AppGroup("packages", help="Packages.")
 def packages_publish(file: Path, product, version, kind, applies_to, notes):
     """Stream FILE to the store while hashing it, sign it and publish it."""
     session, storage = get_session(), get_storage()
-    fields = services.check_fields(session, product=product, version=version, kind=kind,
-                                   filename=file.name, applies_to=applies_to, notes=notes)
+    fields = services.check_fields(
+        session,
+        product=product,
+        version=version,
+        kind=kind,
+        filename=file.name,
+        applies_to=applies_to,
+        notes=notes,
+    )
     signer = active_signer(session, get_key_source())
     writer = storage.open_writer(current_app.config["MAX_UPLOAD_BYTES"])
     try:
-        with file.open("rb") as source, tqdm(
-                total=file.stat().st_size, unit="B", unit_scale=True, desc=file.name,
-                disable=not sys.stderr.isatty()) as bar:
+        with (
+            file.open("rb") as source,
+            tqdm(
+                total=file.stat().st_size,
+                unit="B",
+                unit_scale=True,
+                desc=file.name,
+                disable=not sys.stderr.isatty(),
+            ) as bar,
+        ):
             while chunk := source.read(CHUNK):
                 writer.write(chunk)
                 bar.update(len(chunk))
@@ -91,12 +105,14 @@ def verify_package(file: Path, manifest: Path, sig: Path, key: Path):
     facts = json.loads(data)
     size = file.stat().st_size
     if size != facts["size"]:
-        raise ValidationError(f"size mismatch: {file} has {size} bytes, the manifest says "
-                              f"{facts['size']}")
+        raise ValidationError(
+            f"size mismatch: {file} has {size} bytes, the manifest says {facts['size']}"
+        )
     digest = sha256_file(file)
     if digest != facts["sha256"]:
-        raise ValidationError(f"sha256 mismatch: {file} hashes to {digest}, the manifest says "
-                              f"{facts['sha256']}")
+        raise ValidationError(
+            f"sha256 mismatch: {file} hashes to {digest}, the manifest says {facts['sha256']}"
+        )
     click.echo(f"OK: signature by {signing.key_id(public)}, size and sha256 match")
     click.echo(facts["id"])
 
@@ -129,8 +145,9 @@ def storage_verify():
         total += 1
         if finding.problem != "ok":
             bad += 1
-            click.echo(f"{finding.problem.upper()}: {finding.key} "
-                       f"(packages {', '.join(finding.packages)})")
+            click.echo(
+                f"{finding.problem.upper()}: {finding.key} (packages {', '.join(finding.packages)})"
+            )
     click.echo(f"{total} objects checked, {bad} damaged or missing")
     if bad:
         sys.exit(1)
@@ -138,8 +155,13 @@ def storage_verify():
 
 @storage_group.command("sweep")
 @click.option("--delete", is_flag=True, help="remove the unreferenced objects")
-@click.option("--older-than", default=60, show_default=True, type=click.IntRange(0),
-              help="minutes; younger leftovers may be uploads in flight and are kept")
+@click.option(
+    "--older-than",
+    default=60,
+    show_default=True,
+    type=click.IntRange(0),
+    help="minutes; younger leftovers may be uploads in flight and are kept",
+)
 @fail_cleanly
 def storage_sweep(delete, older_than):
     """List (and with --delete remove) objects that no package points to."""
@@ -151,8 +173,10 @@ def storage_sweep(delete, older_than):
         if delete and not orphan.recent:
             storage.delete(orphan.obj.key)
             removed += 1
-        click.echo(f"{action}: {orphan.obj.key} {orphan.obj.size} bytes "
-                   f"modified {orphan.obj.modified:%Y-%m-%dT%H:%M:%SZ}")
+        click.echo(
+            f"{action}: {orphan.obj.key} {orphan.obj.size} bytes "
+            f"modified {orphan.obj.modified:%Y-%m-%dT%H:%M:%SZ}"
+        )
     for key in storage.abort_stale_multipart(grace, dry_run=not delete):
         found += 1
         click.echo(f"{'aborted' if delete else 'unfinished'} multipart upload: {key}")

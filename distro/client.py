@@ -60,8 +60,14 @@ def load_keys(paths: list[Path | str]) -> dict[str, Ed25519PublicKey]:
 
 
 class DistroClient:
-    def __init__(self, server: str, token: str, keys: dict[str, Ed25519PublicKey],
-                 session: requests.Session | None = None, timeout: float = 60):
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        keys: dict[str, Ed25519PublicKey],
+        session: requests.Session | None = None,
+        timeout: float = 60,
+    ):
         self.server = server.rstrip("/")
         self.keys = keys
         self.timeout = timeout
@@ -71,27 +77,36 @@ class DistroClient:
     # -- asking the server --------------------------------------------------------
     def _get_json(self, path: str, **params) -> dict:
         try:
-            answer = self.http.get(f"{self.server}/api/v1{path}", params=params,
-                                   timeout=self.timeout)
+            answer = self.http.get(
+                f"{self.server}/api/v1{path}", params=params, timeout=self.timeout
+            )
         except requests.RequestException as exc:
             raise FetchError(f"cannot reach {self.server}: {exc}") from None
         if answer.status_code != 200:
             raise FetchError(f"GET {path} answered {answer.status_code}: {_message(answer)}")
         return answer.json()
 
-    def update_plan(self, product: str, from_version: str,
-                    to_version: str | None = None) -> list[dict]:
+    def update_plan(
+        self, product: str, from_version: str, to_version: str | None = None
+    ) -> list[dict]:
         """The server's plan; with `to_version`, the same rule applied up to that version."""
         if to_version is None:
             return self._get_json(f"/products/{product}/updates", **{"from": from_version})["items"]
         steps = [p for p in self.packages(product) if p["kind"] != "installer"]
-        plan = plan_path(steps, from_version, version=lambda p: p["version"],
-                         applies_to=lambda p: p["applies_to"],
-                         tiebreak=lambda p: (p["published_at"], p["id"]), target=to_version)
+        plan = plan_path(
+            steps,
+            from_version,
+            version=lambda p: p["version"],
+            applies_to=lambda p: p["applies_to"],
+            tiebreak=lambda p: (p["published_at"], p["id"]),
+            target=to_version,
+        )
         if not plan or plan[-1]["version"] != to_version:
             reached = plan[-1]["version"] if plan else from_version
-            raise FetchError(f"no update path from {from_version} reaches {to_version} "
-                             f"(the furthest is {reached})")
+            raise FetchError(
+                f"no update path from {from_version} reaches {to_version} "
+                f"(the furthest is {reached})"
+            )
         return plan
 
     def packages(self, product: str, **filters) -> Iterator[dict]:
@@ -117,8 +132,10 @@ class DistroClient:
         label = _label(package)
         key = self.keys.get(detail["kid"])
         if key is None:
-            raise FetchError(f"{label}: manifest is signed by key {detail['kid']}, which is not "
-                             f"one of the trusted keys ({', '.join(self.keys) or 'none'})")
+            raise FetchError(
+                f"{label}: manifest is signed by key {detail['kid']}, which is not "
+                f"one of the trusted keys ({', '.join(self.keys) or 'none'})"
+            )
         try:
             verify(key, manifest, signature)
         except DistroError:
@@ -127,7 +144,11 @@ class DistroClient:
         for field in ("id", "product", "version", "kind", "sha256", "size", "filename"):
             if facts.get(field) != package.get(field):
                 raise FetchError(f"{label}: signed manifest disagrees on {field}")
-        if "/" in facts["filename"] or "\\" in facts["filename"] or facts["filename"] in (".", ".."):
+        if (
+            "/" in facts["filename"]
+            or "\\" in facts["filename"]
+            or facts["filename"] in (".", "..")
+        ):
             raise FetchError(f"{label}: unsafe file name {facts['filename']!r}")
         return facts, manifest, signature
 
@@ -135,8 +156,11 @@ class DistroClient:
         facts, manifest, signature = self.verified_manifest(package)
         dest.mkdir(parents=True, exist_ok=True)
         final = dest / facts["filename"]
-        if final.is_file() and final.stat().st_size == facts["size"] and \
-                sha256_file(final) == facts["sha256"]:
+        if (
+            final.is_file()
+            and final.stat().st_size == facts["size"]
+            and sha256_file(final) == facts["sha256"]
+        ):
             _write_sidecars(final, manifest, signature)
             return Fetched(package, final, facts["size"], 0)
         partial = final.with_name(final.name + ".part")
@@ -150,8 +174,9 @@ class DistroClient:
         _write_sidecars(final, manifest, signature)
         return Fetched(package, final, had, received)
 
-    def _download(self, package: dict, facts: dict, partial: Path, had: int,
-                  progress: Progress | None) -> int:
+    def _download(
+        self, package: dict, facts: dict, partial: Path, had: int, progress: Progress | None
+    ) -> int:
         if had == facts["size"]:
             return 0
         headers = {"Range": f"bytes={had}-", "If-Range": f'"{facts["sha256"]}"'} if had else {}
@@ -160,8 +185,10 @@ class DistroClient:
         try:
             with self.http.get(url, headers=headers, stream=True, timeout=self.timeout) as answer:
                 if answer.status_code not in (200, 206):
-                    raise FetchError(f"{_label(package)}: download answered "
-                                     f"{answer.status_code}: {_message(answer)}")
+                    raise FetchError(
+                        f"{_label(package)}: download answered "
+                        f"{answer.status_code}: {_message(answer)}"
+                    )
                 mode, done = ("ab", had) if answer.status_code == 206 else ("wb", 0)
                 with partial.open(mode) as out:
                     for chunk in answer.iter_content(CHUNK):
@@ -170,8 +197,10 @@ class DistroClient:
                         if progress:
                             progress(package, done + received, facts["size"])
         except requests.RequestException as exc:
-            raise FetchError(f"{_label(package)}: download interrupted after {received} bytes "
-                             f"({type(exc).__name__}); run again to resume") from None
+            raise FetchError(
+                f"{_label(package)}: download interrupted after {received} bytes "
+                f"({type(exc).__name__}); run again to resume"
+            ) from None
         return received
 
     @staticmethod
@@ -182,12 +211,19 @@ class DistroClient:
         digest = sha256_file(partial)
         if digest != facts["sha256"]:
             partial.unlink()  # a corrupt file must not be resumed or installed
-            raise FetchError(f"{label}: sha256 check failed: the file hashes to {digest}, "
-                             f"the signed manifest says {facts['sha256']}; removed it")
+            raise FetchError(
+                f"{label}: sha256 check failed: the file hashes to {digest}, "
+                f"the signed manifest says {facts['sha256']}; removed it"
+            )
 
-    def fetch_updates(self, product: str, from_version: str, dest: Path,
-                      to_version: str | None = None,
-                      progress: Progress | None = None) -> Iterator[Fetched]:
+    def fetch_updates(
+        self,
+        product: str,
+        from_version: str,
+        dest: Path,
+        to_version: str | None = None,
+        progress: Progress | None = None,
+    ) -> Iterator[Fetched]:
         for package in self.update_plan(product, from_version, to_version):
             yield self.fetch(package, dest, progress)
 
@@ -198,8 +234,10 @@ def _write_sidecars(final: Path, manifest: bytes, signature: bytes) -> None:
 
 
 def _label(package: dict) -> str:
-    return (f"{package.get('product')} {package.get('version')} {package.get('kind')} "
-            f"({package.get('id')})")
+    return (
+        f"{package.get('product')} {package.get('version')} {package.get('kind')} "
+        f"({package.get('id')})"
+    )
 
 
 def _message(answer: requests.Response) -> str:
@@ -209,8 +247,9 @@ def _message(answer: requests.Response) -> str:
         return answer.reason or "no message"
 
 
-def pin_server_keys(server: str, dest: Path, session: requests.Session | None = None
-                    ) -> tuple[dict[str, Ed25519PublicKey], bool]:
+def pin_server_keys(
+    server: str, dest: Path, session: requests.Session | None = None
+) -> tuple[dict[str, Ed25519PublicKey], bool]:
     """Trust on first use: keys pinned in DEST, or fetched once from the server and pinned.
 
     Returns the keys and whether they were fetched now (the caller must warn loudly).
@@ -221,8 +260,9 @@ def pin_server_keys(server: str, dest: Path, session: requests.Session | None = 
         fetched = False
     else:
         try:
-            answer = (session or requests.Session()).get(f"{server.rstrip('/')}/api/v1/keys",
-                                                         timeout=60)
+            answer = (session or requests.Session()).get(
+                f"{server.rstrip('/')}/api/v1/keys", timeout=60
+            )
             answer.raise_for_status()
         except requests.RequestException as exc:
             raise FetchError(f"cannot fetch the server's keys: {exc}") from None

@@ -30,6 +30,7 @@ def default_config(cwd: Path | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "LOGIN_RATE_LIMIT": "10 per minute",
         "PASSWORD_HASH_METHOD": "scrypt",
+        "TRUSTED_PROXIES": 0,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
@@ -61,5 +62,5 @@ def relative_sqlite_url(url: str) -> str:
     """Make `sqlite:///relative.db` absolute against the working directory."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-        return prefix + os.path.abspath(url[len(prefix):])
+        return prefix + os.path.abspath(url[len(prefix) :])
     return url

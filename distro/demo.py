@@ -39,20 +39,34 @@ def seed_demo(session: Session, storage: ObjectStorage, signer: Signer) -> list[
     if not session.scalars(select(Product).where(Product.code == "erp")).first():
         accounts.create_product(session, CLI, "erp", "ERP Suite")
     for email, role, org in DEMO_USERS:
-        if org and not session.scalars(select(Organisation).where(Organisation.code == org)).first():
+        if (
+            org
+            and not session.scalars(select(Organisation).where(Organisation.code == org)).first()
+        ):
             accounts.create_org(session, CLI, org, "ACME Manufacturing Ltd.")
         try:
             accounts.find_user(session, email)
         except NotFound:
             accounts.create_user(session, CLI, email, role, DEMO_PASSWORD, org)
     acme, erp = accounts.find_org(session, "acme"), accounts.find_product(session, "erp")
-    accounts.assign_account_manager(session, CLI, acme,
-                                    accounts.find_user(session, "manager@example.com"))
+    accounts.assign_account_manager(
+        session, CLI, acme, accounts.find_user(session, "manager@example.com")
+    )
     if not session.scalars(select(License).where(License.org_id == acme.id)).first():
-        grant_license(session, signer, CLI, org=acme, product=erp, version="9.0",
-                      modules=["finance", "hr", "inventory"], user_count=50,
-                      kind="subscription", deployment="on_premises",
-                      starts=date(2026, 1, 1), expires=date(2028, 12, 31))
+        grant_license(
+            session,
+            signer,
+            CLI,
+            org=acme,
+            product=erp,
+            version="9.0",
+            modules=["finance", "hr", "inventory"],
+            user_count=50,
+            kind="subscription",
+            deployment="on_premises",
+            starts=date(2026, 1, 1),
+            expires=date(2028, 12, 31),
+        )
     for version, kind, applies, filename in DEMO_PACKAGES:
         if not session.scalars(select(Package).where(Package.filename == filename)).first():
             _publish_demo_file(session, storage, signer, version, kind, applies, filename)
@@ -60,8 +74,15 @@ def seed_demo(session: Session, storage: ObjectStorage, signer: Signer) -> list[
 
 
 def _publish_demo_file(session, storage, signer, version, kind, applies, filename) -> None:
-    fields = check_fields(session, product="erp", version=version, kind=kind, filename=filename,
-                          applies_to=applies, notes=f"Demo {kind} for ERP {version}.")
+    fields = check_fields(
+        session,
+        product="erp",
+        version=version,
+        kind=kind,
+        filename=filename,
+        applies_to=applies,
+        notes=f"Demo {kind} for ERP {version}.",
+    )
     writer = storage.open_writer(1024 * 1024)
     content = io.BytesIO(f"demo {kind} {version}\n".encode() * 1000)
     writer.write(content.getvalue())

@@ -12,8 +12,14 @@ class DistroError(Exception):
     code = "bad_request"
     status = 400
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 field: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        field: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code:

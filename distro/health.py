@@ -36,4 +36,5 @@ def readyz():
         checks["storage"] = exc.message
     ready = all(value == "ok" for value in checks.values())
     return jsonify(status="ready" if ready else "unavailable", checks=checks), (
-        200 if ready else 503)
+        200 if ready else 503
+    )

@@ -62,8 +62,12 @@ def register(app: Flask) -> None:
     def _csrf_error(exc: CSRFError):
         if not _wants_json():
             return _page(400, "The form expired or was not sent by this site; reload and retry.")
-        return envelope(400, "csrf_failed", f"CSRF check failed: {exc.description} "
-                        "(send the X-CSRFToken header or use a bearer token)")
+        return envelope(
+            400,
+            "csrf_failed",
+            f"CSRF check failed: {exc.description} "
+            "(send the X-CSRFToken header or use a bearer token)",
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -91,5 +95,6 @@ def register(app: Flask) -> None:
         release_session()
         if not _wants_json():
             return _page(500, "Something went wrong on our side. The error has been logged.")
-        return envelope(500, "internal_error",
-                        "unexpected server error; quote the request_id when reporting it")
+        return envelope(
+            500, "internal_error", "unexpected server error; quote the request_id when reporting it"
+        )

@@ -23,7 +23,7 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 def content_disposition(filename: str) -> str:
     """`attachment` with an ASCII fallback and the RFC 6266 `filename*` for the real name."""
     ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
-    ascii_name = re.sub(r'[^A-Za-z0-9._+-]', "_", ascii_name).strip("._") or "download"
+    ascii_name = re.sub(r"[^A-Za-z0-9._+-]", "_", ascii_name).strip("._") or "download"
     value = f'attachment; filename="{ascii_name}"'
     if ascii_name != filename:
         value += f"; filename*=UTF-8''{quote(filename, safe='')}"
@@ -71,9 +71,16 @@ def _if_range_holds(request: Request, etag: str) -> bool:
     return if_range is None or if_range.strip() == f'"{etag}"'
 
 
-def file_response(request: Request, *, size: int, etag: str, filename: str,
-                  chunks: Iterator[bytes] | None = None, path=None,
-                  span: ByteSpan) -> Response:
+def file_response(
+    request: Request,
+    *,
+    size: int,
+    etag: str,
+    filename: str,
+    chunks: Iterator[bytes] | None = None,
+    path=None,
+    span: ByteSpan,
+) -> Response:
     """Build the 200/206 response for a span of a stored file.
 
     A local `path` goes through the WSGI file wrapper (sendfile under gunicorn); other
@@ -82,12 +89,19 @@ def file_response(request: Request, *, size: int, etag: str, filename: str,
     if path is not None:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the WSGI server
         handle.seek(span.start)
-        body = wrap_file(request.environ, handle) if not span.partial else _limited(
-            handle, span.length)
+        body = (
+            wrap_file(request.environ, handle)
+            if not span.partial
+            else _limited(handle, span.length)
+        )
     else:
         body = chunks
-    response = Response(body, status=206 if span.partial else 200,
-                        mimetype="application/octet-stream", direct_passthrough=True)
+    response = Response(
+        body,
+        status=206 if span.partial else 200,
+        mimetype="application/octet-stream",
+        direct_passthrough=True,
+    )
     response.headers["Content-Length"] = str(span.length)
     if span.partial:
         end = span.start + span.length - 1

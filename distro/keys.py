@@ -116,4 +116,3 @@ def key_json(row: SigningKey) -> dict:
         "created_at": rfc3339(row.created_at),
         "retired_at": rfc3339(row.retired_at) if row.retired_at else None,
     }
-

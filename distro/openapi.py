@@ -6,9 +6,11 @@ Built from one table of operations; a test checks that every /api/v1 route is in
 from __future__ import annotations
 
 ERROR = {"$ref": "#/components/schemas/Error"}
-PAGE = {"type": "object", "required": ["items", "next_cursor"],
-        "properties": {"items": {"type": "array"},
-                       "next_cursor": {"type": ["string", "null"]}}}
+PAGE = {
+    "type": "object",
+    "required": ["items", "next_cursor"],
+    "properties": {"items": {"type": "array"}, "next_cursor": {"type": ["string", "null"]}},
+}
 ITEMS = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array"}}}
 OBJECT = {"type": "object"}
 LIST_PARAMS = [("limit", "integer", False), ("cursor", "string", False)]
@@ -20,66 +22,207 @@ OPERATIONS = [
     ("get", "/keys", "Public signing keys", 200, ITEMS, [], None, True),
     ("get", "/openapi.json", "This document", 200, OBJECT, [], None, True),
     ("get", "/products", "Products the caller is entitled to", 200, ITEMS, [], None, False),
-    ("get", "/products/{code}/packages", "Packages of a product, newest first", 200, PAGE,
-     [("kind", "string", False), ("version", "string", False), *LIST_PARAMS], None, False),
-    ("get", "/products/{code}/updates", "Update plan from an installed version", 200, ITEMS,
-     [("from", "string", True)], None, False),
-    ("get", "/packages/{id}", "Package metadata, signed manifest and signature", 200, OBJECT,
-     [], None, False),
-    ("get", "/packages/{id}/download", "Package bytes (ranges, conditional requests)", 200,
-     None, [], None, False),
-    ("post", "/packages", "Publish a package (multipart: file, product, version, kind, "
-     "applies_to, notes, sha256)", 201, OBJECT, [], MULTIPART, False),
-    ("post", "/packages/{id}/yank", "Yank a package with a reason", 200, OBJECT, [],
-     JSON_BODY, False),
+    (
+        "get",
+        "/products/{code}/packages",
+        "Packages of a product, newest first",
+        200,
+        PAGE,
+        [("kind", "string", False), ("version", "string", False), *LIST_PARAMS],
+        None,
+        False,
+    ),
+    (
+        "get",
+        "/products/{code}/updates",
+        "Update plan from an installed version",
+        200,
+        ITEMS,
+        [("from", "string", True)],
+        None,
+        False,
+    ),
+    (
+        "get",
+        "/packages/{id}",
+        "Package metadata, signed manifest and signature",
+        200,
+        OBJECT,
+        [],
+        None,
+        False,
+    ),
+    (
+        "get",
+        "/packages/{id}/download",
+        "Package bytes (ranges, conditional requests)",
+        200,
+        None,
+        [],
+        None,
+        False,
+    ),
+    (
+        "post",
+        "/packages",
+        "Publish a package (multipart: file, product, version, kind, applies_to, notes, sha256)",
+        201,
+        OBJECT,
+        [],
+        MULTIPART,
+        False,
+    ),
+    (
+        "post",
+        "/packages/{id}/yank",
+        "Yank a package with a reason",
+        200,
+        OBJECT,
+        [],
+        JSON_BODY,
+        False,
+    ),
     ("get", "/licenses", "Licenses visible to the caller", 200, PAGE, LIST_PARAMS, None, False),
     ("get", "/licenses/{id}", "One license", 200, OBJECT, [], None, False),
     ("get", "/licenses/{id}/file", "The signed license file", 200, None, [], None, False),
-    ("post", "/license-requests", "Submit an equal-quantity upgrade request", 201, OBJECT, [],
-     JSON_BODY, False),
-    ("get", "/license-requests", "Upgrade requests", 200, PAGE,
-     [("status", "string", False), *LIST_PARAMS], None, False),
-    ("post", "/license-requests/{id}/approve", "Approve; issues the new license", 200, OBJECT,
-     [], JSON_BODY, False),
-    ("post", "/license-requests/{id}/reject", "Reject with a reason", 200, OBJECT, [],
-     JSON_BODY, False),
-    ("post", "/license-requests/{id}/cancel", "Cancel a pending request (submitter)", 200,
-     OBJECT, [], None, False),
-    ("post", "/tokens", "Create a token; the secret is in this response only", 201, OBJECT, [],
-     JSON_BODY, False),
+    (
+        "post",
+        "/license-requests",
+        "Submit an equal-quantity upgrade request",
+        201,
+        OBJECT,
+        [],
+        JSON_BODY,
+        False,
+    ),
+    (
+        "get",
+        "/license-requests",
+        "Upgrade requests",
+        200,
+        PAGE,
+        [("status", "string", False), *LIST_PARAMS],
+        None,
+        False,
+    ),
+    (
+        "post",
+        "/license-requests/{id}/approve",
+        "Approve; issues the new license",
+        200,
+        OBJECT,
+        [],
+        JSON_BODY,
+        False,
+    ),
+    (
+        "post",
+        "/license-requests/{id}/reject",
+        "Reject with a reason",
+        200,
+        OBJECT,
+        [],
+        JSON_BODY,
+        False,
+    ),
+    (
+        "post",
+        "/license-requests/{id}/cancel",
+        "Cancel a pending request (submitter)",
+        200,
+        OBJECT,
+        [],
+        None,
+        False,
+    ),
+    (
+        "post",
+        "/tokens",
+        "Create a token; the secret is in this response only",
+        201,
+        OBJECT,
+        [],
+        JSON_BODY,
+        False,
+    ),
     ("get", "/tokens", "Tokens visible to the caller", 200, PAGE, LIST_PARAMS, None, False),
     ("delete", "/tokens/{id}", "Revoke a token", 200, OBJECT, [], None, False),
-    ("get", "/audit", "Audit events (admin)", 200, PAGE,
-     [("action", "string", False), ("actor", "string", False), ("org_id", "string", False),
-      ("since", "string", False), ("until", "string", False), *LIST_PARAMS], None, False),
+    (
+        "get",
+        "/audit",
+        "Audit events (admin)",
+        200,
+        PAGE,
+        [
+            ("action", "string", False),
+            ("actor", "string", False),
+            ("org_id", "string", False),
+            ("since", "string", False),
+            ("until", "string", False),
+            *LIST_PARAMS,
+        ],
+        None,
+        False,
+    ),
 ]
 
 
 def _operation(path, summary, status, schema, params, body, public) -> dict:
-    parameters = [{"name": name, "in": "query", "required": required,
-                   "schema": {"type": kind}} for name, kind, required in params]
+    parameters = [
+        {"name": name, "in": "query", "required": required, "schema": {"type": kind}}
+        for name, kind, required in params
+    ]
     for segment in path.split("/"):
         if segment.startswith("{"):
-            parameters.append({"name": segment[1:-1], "in": "path", "required": True,
-                               "schema": {"type": "string"}})
-    content = {"application/json": {"schema": schema}} if schema else {
-        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+            parameters.append(
+                {
+                    "name": segment[1:-1],
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            )
+    content = (
+        {"application/json": {"schema": schema}}
+        if schema
+        else {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    )
     responses = {str(status): {"description": "success", "content": content}}
     for code in ("400", "401", "403", "404", "409", "410", "413", "416", "422", "503"):
-        responses[code] = {"description": "error",
-                           "content": {"application/json": {"schema": ERROR}}}
+        responses[code] = {
+            "description": "error",
+            "content": {"application/json": {"schema": ERROR}},
+        }
     op = {"summary": summary, "parameters": parameters, "responses": responses}
     if public:
         op["security"] = []
     if body == JSON_BODY:
         op["requestBody"] = {"content": {"application/json": {"schema": OBJECT}}}
     elif body == MULTIPART:
-        op["requestBody"] = {"content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file", "product", "version", "kind"],
-            "properties": {"file": {"type": "string", "format": "binary"},
-                           **{f: {"type": "string"} for f in
-                              ("product", "version", "kind", "applies_to", "notes", "sha256")}},
-        }}}}
+        op["requestBody"] = {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file", "product", "version", "kind"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            **{
+                                f: {"type": "string"}
+                                for f in (
+                                    "product",
+                                    "version",
+                                    "kind",
+                                    "applies_to",
+                                    "notes",
+                                    "sha256",
+                                )
+                            },
+                        },
+                    }
+                }
+            }
+        }
     return op
 
 
@@ -89,8 +232,11 @@ def openapi_document() -> dict:
         paths.setdefault(f"/api/v1{path}", {})[method] = _operation(path, *rest)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "distro", "version": "1.0.0",
-                 "description": "Patch, installer and license distribution API"},
+        "info": {
+            "title": "distro",
+            "version": "1.0.0",
+            "description": "Patch, installer and license distribution API",
+        },
         "paths": paths,
         "security": [{"bearer": []}, {"session": []}],
         "components": {
@@ -98,11 +244,21 @@ def openapi_document() -> dict:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
-            "schemas": {"Error": {
-                "type": "object", "required": ["error"],
-                "properties": {"error": {"type": "object", "required": ["code", "message"],
-                                         "properties": {"code": {"type": "string"},
-                                                        "message": {"type": "string"}}}},
-            }},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        }
+                    },
+                }
+            },
         },
     }

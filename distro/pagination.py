@@ -20,8 +20,7 @@ def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ValidationError(f"limit must be a whole number from 1 to {MAX_LIMIT}",
-                              field="limit")
+        raise ValidationError(f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit")
     return int(raw)
 
 
@@ -35,14 +34,18 @@ def _decode(cursor: str, width: int) -> list:
         plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(plain, list) or len(plain) != width:
             raise ValueError
+        if any(not isinstance(v, str | int) or "\x00" in str(v) for _, v in plain):
+            raise ValueError
         return [datetime.fromisoformat(v) if kind == "t" else v for kind, v in plain]
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError("cursor is not one this server handed out",
-                              code="invalid_cursor", field="cursor") from None
+        raise ValidationError(
+            "cursor is not one this server handed out", code="invalid_cursor", field="cursor"
+        ) from None
 
 
-def paginate(session: Session, stmt: Select, key_columns: list, limit: int,
-             cursor: str | None) -> tuple[list, str | None]:
+def paginate(
+    session: Session, stmt: Select, key_columns: list, limit: int, cursor: str | None
+) -> tuple[list, str | None]:
     """Run `stmt` newest first by `key_columns` (all descending, last one unique).
 
     Returns one page of entities and the cursor of the next page (None on the last).

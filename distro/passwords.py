@@ -26,8 +26,9 @@ def init_app(app) -> None:
 
 def hash_password(password: str) -> str:
     if not isinstance(password, str) or len(password) < MIN_LENGTH:
-        raise ValidationError(f"the password must have at least {MIN_LENGTH} characters",
-                              field="password")
+        raise ValidationError(
+            f"the password must have at least {MIN_LENGTH} characters", field="password"
+        )
     if len(password) > 1024:
         raise ValidationError("the password is longer than 1024 characters", field="password")
     return generate_password_hash(password, method=_settings["method"])

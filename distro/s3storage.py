@@ -63,7 +63,8 @@ class S3Writer(_Hashing):
         try:
             if self._upload_id is None:
                 self._upload_id = store.client.create_multipart_upload(
-                    Bucket=store.bucket, Key=store.full(self.temp_key))["UploadId"]
+                    Bucket=store.bucket, Key=store.full(self.temp_key)
+                )["UploadId"]
                 self._pool = ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="s3part")
             while sum(not f.done() for f in self._parts) >= PARTS_IN_FLIGHT:
                 next(f for f in self._parts if not f.done()).result()
@@ -76,23 +77,31 @@ class S3Writer(_Hashing):
     def _upload_part(self, number: int, body: bytes) -> dict:
         store = self._store
         answer = store.client.upload_part(
-            Bucket=store.bucket, Key=store.full(self.temp_key), UploadId=self._upload_id,
-            PartNumber=number, Body=body)
+            Bucket=store.bucket,
+            Key=store.full(self.temp_key),
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=body,
+        )
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
     def finish(self) -> str:
         store = self._store
         try:
             if self._upload_id is None:
-                store.client.put_object(Bucket=store.bucket, Key=store.full(self.temp_key),
-                                        Body=self._take_pending())
+                store.client.put_object(
+                    Bucket=store.bucket, Key=store.full(self.temp_key), Body=self._take_pending()
+                )
             else:
                 if self._pending:
                     self._send_part(self._take_pending())
                 parts = [f.result() for f in self._parts]
                 store.client.complete_multipart_upload(
-                    Bucket=store.bucket, Key=store.full(self.temp_key),
-                    UploadId=self._upload_id, MultipartUpload={"Parts": parts})
+                    Bucket=store.bucket,
+                    Key=store.full(self.temp_key),
+                    UploadId=self._upload_id,
+                    MultipartUpload={"Parts": parts},
+                )
         except (BotoCoreError, ClientError) as exc:
             raise _translate(exc, self.temp_key) from None
         finally:
@@ -108,22 +117,32 @@ class S3Writer(_Hashing):
         try:
             if self._upload_id:
                 store.client.abort_multipart_upload(
-                    Bucket=store.bucket, Key=store.full(self.temp_key), UploadId=self._upload_id)
+                    Bucket=store.bucket, Key=store.full(self.temp_key), UploadId=self._upload_id
+                )
             store.client.delete_object(Bucket=store.bucket, Key=store.full(self.temp_key))
         except (BotoCoreError, ClientError):
             pass  # left for `distro storage sweep`
 
 
 class S3FileStorage:
-    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None,
-                 region: str | None = None):
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+    ):
         self.bucket = bucket
         self.prefix = f"{prefix}/" if prefix else ""
-        config = Config(retries={"max_attempts": 3, "mode": "standard"},
-                        connect_timeout=5, read_timeout=60,
-                        max_pool_connections=PARTS_IN_FLIGHT * 4)
-        self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region,
-                                   config=config)
+        config = Config(
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+            max_pool_connections=PARTS_IN_FLIGHT * 4,
+        )
+        self.client = boto3.client(
+            "s3", endpoint_url=endpoint_url, region_name=region, config=config
+        )
 
     def full(self, key: str) -> str:
         return self.prefix + key
@@ -134,9 +153,12 @@ class S3FileStorage:
     def promote(self, temp_key: str, final_key: str) -> None:
         try:
             if not self.exists(final_key):
-                self.client.copy({"Bucket": self.bucket, "Key": self.full(temp_key)},
-                                 self.bucket, self.full(final_key),
-                                 Config=TransferConfig(multipart_chunksize=64 * 1024 * 1024))
+                self.client.copy(
+                    {"Bucket": self.bucket, "Key": self.full(temp_key)},
+                    self.bucket,
+                    self.full(final_key),
+                    Config=TransferConfig(multipart_chunksize=64 * 1024 * 1024),
+                )
             self.client.delete_object(Bucket=self.bucket, Key=self.full(temp_key))
         except (BotoCoreError, ClientError) as exc:
             raise _translate(exc, final_key) from None
@@ -158,8 +180,9 @@ class S3FileStorage:
         if length <= 0:
             return iter(())
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.full(key),
-                                            Range=f"bytes={start}-{start + length - 1}")
+            answer = self.client.get_object(
+                Bucket=self.bucket, Key=self.full(key), Range=f"bytes={start}-{start + length - 1}"
+            )
         except (BotoCoreError, ClientError) as exc:
             raise _translate(exc, key) from None
         return answer["Body"].iter_chunks(CHUNK)
@@ -171,10 +194,15 @@ class S3FileStorage:
         from .httpfiles import content_disposition
 
         return self.client.generate_presigned_url(
-            "get_object", ExpiresIn=seconds,
-            Params={"Bucket": self.bucket, "Key": self.full(key),
-                    "ResponseContentDisposition": content_disposition(filename),
-                    "ResponseContentType": "application/octet-stream"})
+            "get_object",
+            ExpiresIn=seconds,
+            Params={
+                "Bucket": self.bucket,
+                "Key": self.full(key),
+                "ResponseContentDisposition": content_disposition(filename),
+                "ResponseContentType": "application/octet-stream",
+            },
+        )
 
     def delete(self, key: str) -> None:
         try:
@@ -185,11 +213,15 @@ class S3FileStorage:
     def list_objects(self) -> Iterator[StoredObject]:
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self.prefix)
+                Bucket=self.bucket, Prefix=self.prefix
+            )
             for page in pages:
                 for item in page.get("Contents", []):
-                    yield StoredObject(item["Key"][len(self.prefix):], item["Size"],
-                                       item["LastModified"].replace(tzinfo=None))
+                    yield StoredObject(
+                        item["Key"][len(self.prefix) :],
+                        item["Size"],
+                        item["LastModified"].replace(tzinfo=None),
+                    )
         except (BotoCoreError, ClientError) as exc:
             raise _translate(exc, self.prefix) from None
 
@@ -201,10 +233,11 @@ class S3FileStorage:
             for upload in answer.get("Uploads", []):
                 if utcnow() - upload["Initiated"].replace(tzinfo=None) < older_than:
                     continue
-                found.append(upload["Key"][len(self.prefix):])
+                found.append(upload["Key"][len(self.prefix) :])
                 if not dry_run:
                     self.client.abort_multipart_upload(
-                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
         except (BotoCoreError, ClientError) as exc:
             raise _translate(exc, self.prefix) from None
         return found

@@ -29,4 +29,3 @@ def upgrade(engine: Engine) -> None:
     ensure_sqlite_folder(engine)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
-

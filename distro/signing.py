@@ -62,7 +62,8 @@ def generate_key_file(keys_dir: Path) -> Signer:
     keys_dir.mkdir(parents=True, exist_ok=True)
     signer = Signer.from_private(Ed25519PrivateKey.generate())
     pem = signer._private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
     path = keys_dir / f"{signer.kid}.pem"
@@ -111,6 +112,4 @@ def verify(public_key: Ed25519PublicKey, data: bytes, signature: bytes) -> None:
     try:
         public_key.verify(signature, data)
     except InvalidSignature:
-        raise SignatureInvalid(
-            f"signature does not match (key {key_id(public_key)})"
-        ) from None
+        raise SignatureInvalid(f"signature does not match (key {key_id(public_key)})") from None

@@ -58,6 +58,7 @@ class BlobWriter(Protocol):
     def hexdigest(self) -> str: ...
     def finish(self) -> str:
         """Make the temporary object durable; returns its key."""
+
     def abort(self) -> None:
         """Remove whatever was written so far (best effort)."""
 
@@ -66,6 +67,7 @@ class ObjectStorage(Protocol):
     def open_writer(self, max_bytes: int) -> BlobWriter: ...
     def promote(self, temp_key: str, final_key: str) -> None:
         """Move a finished temporary object to its final key (keeping an existing one)."""
+
     def exists(self, key: str) -> bool: ...
     def size(self, key: str) -> int: ...
     def iter_range(self, key: str, start: int, length: int) -> Iterator[bytes]: ...
@@ -217,7 +219,9 @@ def storage_from_config(config: dict) -> ObjectStorage:
         from .s3storage import S3FileStorage
 
         return S3FileStorage(
-            bucket=url.netloc, prefix=url.path.strip("/"),
-            endpoint_url=config.get("S3_ENDPOINT_URL"), region=config.get("S3_REGION"),
+            bucket=url.netloc,
+            prefix=url.path.strip("/"),
+            endpoint_url=config.get("S3_ENDPOINT_URL"),
+            region=config.get("S3_REGION"),
         )
     raise ValueError(f"DISTRO_STORAGE_URL must start with file:// or s3://, not {url.scheme!r}")

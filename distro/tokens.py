@@ -18,7 +18,8 @@ from . import audit
 from .audit import Actor
 from .clock import rfc3339, utcnow
 from .errors import Forbidden, NotFound, RuleViolation, ValidationError
-from .models import ApiToken, User
+from .models import ApiToken, User, is_id
+from .text import clean_text
 
 DEFAULT_DAYS = 365
 MAX_DAYS = 3650
@@ -29,42 +30,60 @@ def _digest(token: str) -> str:
 
 
 def validate_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError("name is required", field="name")
-    name = name.strip()
-    if len(name) > 100 or any(ord(c) < 32 for c in name):
-        raise ValidationError("name must be at most 100 printable characters", field="name")
-    return name
+    return clean_text(name, "name", 100, required=True)
 
 
 def validate_days(days: object) -> int:
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise ValidationError(f"expires_days must be a whole number from 1 to {MAX_DAYS}",
-                              field="expires_days")
+        raise ValidationError(
+            f"expires_days must be a whole number from 1 to {MAX_DAYS}", field="expires_days"
+        )
     return days
 
 
-def create_token(session: Session, actor: Actor, owner: User, *, name: str, installer: bool,
-                 expires_days: int = DEFAULT_DAYS) -> tuple[ApiToken, str]:
+def create_token(
+    session: Session,
+    actor: Actor,
+    owner: User,
+    *,
+    name: str,
+    installer: bool,
+    expires_days: int = DEFAULT_DAYS,
+) -> tuple[ApiToken, str]:
     """Create a token for `owner`; returns the row and the secret (never stored)."""
     name = validate_name(name)
     expires_days = validate_days(expires_days)
     if actor.is_installer:
         raise Forbidden("an installer token cannot create tokens")
     if installer and owner.org_id is None:
-        raise RuleViolation("installer tokens belong to a customer organisation; "
-                            f"{owner.email} has none", code="installer_needs_org")
+        raise RuleViolation(
+            f"installer tokens belong to a customer organisation; {owner.email} has none",
+            code="installer_needs_org",
+        )
     prefix = secrets.token_hex(6)
     secret = f"dst_{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken(
-        name=name, prefix=prefix, secret_hash=_digest(secret), user_id=owner.id,
-        org_id=owner.org_id, scope="installer" if installer else "personal",
+        name=name,
+        prefix=prefix,
+        secret_hash=_digest(secret),
+        user_id=owner.id,
+        org_id=owner.org_id,
+        scope="installer" if installer else "personal",
         expires_at=utcnow() + timedelta(days=expires_days),
     )
     session.add(token)
     session.flush()
-    audit.record(session, actor, "token.create", target_type="token", target_id=token.id,
-                 org_id=owner.org_id, name=name, scope=token.scope, owner=owner.email)
+    audit.record(
+        session,
+        actor,
+        "token.create",
+        target_type="token",
+        target_id=token.id,
+        org_id=owner.org_id,
+        name=name,
+        scope=token.scope,
+        owner=owner.email,
+    )
     return token, secret
 
 
@@ -86,20 +105,34 @@ def visible_tokens(actor: Actor):
 def revoke_token(session: Session, actor: Actor, token_id: str) -> ApiToken:
     if actor.is_installer:
         raise Forbidden("an installer token cannot revoke tokens")
-    token = session.scalars(_visible(actor).where(ApiToken.id == token_id)).first()
+    token = None
+    if is_id(token_id):
+        token = session.scalars(_visible(actor).where(ApiToken.id == token_id)).first()
     if token is None:
         raise NotFound("no such token")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit.record(session, actor, "token.revoke", target_type="token", target_id=token.id,
-                     org_id=token.org_id, name=token.name)
+        audit.record(
+            session,
+            actor,
+            "token.revoke",
+            target_type="token",
+            target_id=token.id,
+            org_id=token.org_id,
+            name=token.name,
+        )
     return token
 
 
 def authenticate(session: Session, presented: str) -> ApiToken | None:
     """The live token matching `presented`, or None (unknown, expired, revoked, disabled)."""
     parts = presented.split("_", 2)
-    if len(parts) != 3 or parts[0] != "dst" or len(presented) > 200:
+    if (
+        len(parts) != 3
+        or parts[0] != "dst"
+        or len(presented) > 200
+        or not all(c.isalnum() or c in "-_" for c in presented)
+    ):
         return None
     token = session.scalars(select(ApiToken).where(ApiToken.prefix == parts[1])).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _digest(presented)):
@@ -117,12 +150,17 @@ def authenticate(session: Session, presented: str) -> ApiToken | None:
 
 def token_json(token: ApiToken, secret: str | None = None) -> dict:
     body = {
-        "id": token.id, "name": token.name, "scope": token.scope,
-        "prefix": token.prefix, "owner": token.user.email, "org_id": token.org_id,
-        "created_at": rfc3339(token.created_at), "expires_at": rfc3339(token.expires_at),
-        "revoked_at": rfc3339(token.revoked_at), "last_used_at": rfc3339(token.last_used_at),
+        "id": token.id,
+        "name": token.name,
+        "scope": token.scope,
+        "prefix": token.prefix,
+        "owner": token.user.email,
+        "org_id": token.org_id,
+        "created_at": rfc3339(token.created_at),
+        "expires_at": rfc3339(token.expires_at),
+        "revoked_at": rfc3339(token.revoked_at),
+        "last_used_at": rfc3339(token.last_used_at),
     }
     if secret is not None:
         body["token"] = secret
     return body
-

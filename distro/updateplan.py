@@ -16,19 +16,29 @@ T = TypeVar("T")
 MAX_STEPS = 1000
 
 
-def plan_path(candidates: Iterable[T], current: str, *, version: Callable[[T], str],
-              applies_to: Callable[[T], str | None], tiebreak: Callable[[T], object],
-              target: str | None = None) -> list[T]:
+def plan_path(
+    candidates: Iterable[T],
+    current: str,
+    *,
+    version: Callable[[T], str],
+    applies_to: Callable[[T], str | None],
+    tiebreak: Callable[[T], object],
+    target: str | None = None,
+) -> list[T]:
     """Ordered steps from `current`; `candidates` are patches and feature packs only."""
     pool = list(candidates)
     at = parse_version(current, "from")
     limit = parse_version(target, "to") if target else None
     plan: list[T] = []
     while len(plan) < MAX_STEPS:
-        steps = [c for c in pool
-                 if at < parse_version(version(c)) and (limit is None or
-                                                        parse_version(version(c)) <= limit)
-                 and applies_to(c) and in_range(at, applies_to(c))]
+        steps = [
+            c
+            for c in pool
+            if at < parse_version(version(c))
+            and (limit is None or parse_version(version(c)) <= limit)
+            and applies_to(c)
+            and in_range(at, applies_to(c))
+        ]
         if not steps:
             break
         best = max(steps, key=lambda c: (parse_version(version(c)), tiebreak(c)))

@@ -14,8 +14,14 @@ from .errors import ValidationError
 
 _VERSION = re.compile(r"^\d{1,9}(?:\.\d{1,9}){0,3}$")
 _COMPARATOR = re.compile(r"^(>=|<=|==|!=|>|<)\s*(\S+)$")
-_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
-        "==": operator.eq, "!=": operator.ne}
+_OPS = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 
 Version = tuple[int, int, int, int]
 
@@ -25,7 +31,8 @@ def parse_version(text: object, field: str = "version") -> Version:
     if not isinstance(text, str) or not _VERSION.match(text):
         raise ValidationError(
             f"{field} must be a dotted version of 1 to 4 numeric parts, like 9.0 or 8.0.2",
-            code="invalid_version", field=field,
+            code="invalid_version",
+            field=field,
         )
     parts = [int(p) for p in text.split(".")]
     return tuple(parts + [0] * (4 - len(parts)))  # type: ignore[return-value]
@@ -55,7 +62,8 @@ def parse_range(text: object, field: str = "applies_to") -> list[tuple[str, Vers
         if not match:
             raise ValidationError(
                 f"{field}: '{raw.strip()}' is not a comparison like >=8.0 or <8.0.3",
-                code="invalid_range", field=field,
+                code="invalid_range",
+                field=field,
             )
         clauses.append((match.group(1), parse_version(match.group(2), field)))
     return clauses

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from . import audit
+from . import accounts, audit
 from .audit import Actor
 from .db import get_session
 from .limits import limiter
@@ -35,23 +35,42 @@ def login():
     if form.validate_on_submit():
         session = get_session()
         email = form.email.data.strip().lower()
-        user = session.scalars(select(User).where(User.email == email)).first()
+        user = None
+        if accounts.EMAIL.match(email):
+            user = session.scalars(select(User).where(User.email == email)).first()
         ok = password_matches(user.password_hash if user else None, form.password.data)
         actor = Actor(user=user if ok else None, ip=request.remote_addr)
         if ok and user.disabled:
-            audit.record(session, actor, "login.refused", target_type="user",
-                         target_id=user.id, email=email, reason="disabled")
+            audit.record(
+                session,
+                actor,
+                "login.refused",
+                target_type="user",
+                target_id=user.id,
+                email=email,
+                reason="disabled",
+            )
             session.commit()
             form.email.errors.append("This account is disabled. Ask your administrator.")
         elif ok:
             login_user(user)
-            audit.record(session, actor, "login.success", target_type="user",
-                         target_id=user.id, org_id=user.org_id)
+            audit.record(
+                session,
+                actor,
+                "login.success",
+                target_type="user",
+                target_id=user.id,
+                org_id=user.org_id,
+            )
             session.commit()
             return redirect(url_for("web.index"))
         else:
-            audit.record(session, Actor(user=None, ip=request.remote_addr), "login.failure",
-                         email=email[:254])
+            audit.record(
+                session,
+                Actor(user=None, ip=request.remote_addr),
+                "login.failure",
+                email=email[:254].replace("\x00", ""),
+            )
             session.commit()
             form.password.errors.append("Wrong e-mail or password.")
     status = 400 if request.method == "POST" else 200

@@ -97,10 +97,15 @@ def storage_url(request, tmp_path, backend):
 def app_config(tmp_path, database_url, s3_endpoint):
     """Test configuration on the local store; tests that take `backend` override it."""
     return {
-        "TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url,
-        "STORAGE_URL": (tmp_path / "objects").as_uri(), "S3_ENDPOINT_URL": s3_endpoint,
-        "S3_REGION": "us-east-1", "SIGNING_KEYS_DIR": str(tmp_path / "keys"),
-        "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": True,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "STORAGE_URL": (tmp_path / "objects").as_uri(),
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_REGION": "us-east-1",
+        "SIGNING_KEYS_DIR": str(tmp_path / "keys"),
+        "WTF_CSRF_ENABLED": True,
+        "RATELIMIT_ENABLED": True,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
@@ -165,19 +170,50 @@ def cli_ok(runner, *args, input=None) -> str:
 def seed_world(runner) -> World:
     """Two customer organisations and one account of every role, each with a token."""
     world = World()
-    for email, role in [("admin@vendor.test", "admin"), ("pub@vendor.test", "publisher"),
-                        ("am@vendor.test", "account_manager"), ("am2@vendor.test",
-                        "account_manager"), ("appr@vendor.test", "approver"),
-                        ("appr2@vendor.test", "approver")]:
-        world.ids[email] = cli_ok(runner, "users", "create", email, "--role", role,
-                                  "--password", PASSWORD)
-    world.ids["acme"] = cli_ok(runner, "orgs", "create", "acme", "--name", "ACME 有限公司",
-                               "--account-manager", "am@vendor.test")
-    world.ids["globex"] = cli_ok(runner, "orgs", "create", "globex", "--name", "Globex",
-                                 "--account-manager", "am2@vendor.test")
+    for email, role in [
+        ("admin@vendor.test", "admin"),
+        ("pub@vendor.test", "publisher"),
+        ("am@vendor.test", "account_manager"),
+        ("am2@vendor.test", "account_manager"),
+        ("appr@vendor.test", "approver"),
+        ("appr2@vendor.test", "approver"),
+    ]:
+        world.ids[email] = cli_ok(
+            runner, "users", "create", email, "--role", role, "--password", PASSWORD
+        )
+    world.ids["acme"] = cli_ok(
+        runner,
+        "orgs",
+        "create",
+        "acme",
+        "--name",
+        "ACME 有限公司",
+        "--account-manager",
+        "am@vendor.test",
+    )
+    world.ids["globex"] = cli_ok(
+        runner,
+        "orgs",
+        "create",
+        "globex",
+        "--name",
+        "Globex",
+        "--account-manager",
+        "am2@vendor.test",
+    )
     for email, org in [("it@acme.test", "acme"), ("it@globex.test", "globex")]:
-        world.ids[email] = cli_ok(runner, "users", "create", email, "--role", "customer_admin",
-                                  "--org", org, "--password", PASSWORD)
+        world.ids[email] = cli_ok(
+            runner,
+            "users",
+            "create",
+            email,
+            "--role",
+            "customer_admin",
+            "--org",
+            org,
+            "--password",
+            PASSWORD,
+        )
     world.ids["erp"] = cli_ok(runner, "products", "create", "erp", "--name", "ERP Suite")
     world.ids["crm"] = cli_ok(runner, "products", "create", "crm", "--name", "CRM")
     for name in list(world.ids):
@@ -185,8 +221,7 @@ def seed_world(runner) -> World:
             secret = cli_ok(runner, "tokens", "create", name, "--name", "test")
             world.secrets[name] = secret
             world.headers[name] = {"Authorization": f"Bearer {secret}"}
-    for name, email in [("installer@acme", "it@acme.test"), ("installer@globex",
-                                                              "it@globex.test")]:
+    for name, email in [("installer@acme", "it@acme.test"), ("installer@globex", "it@globex.test")]:
         secret = cli_ok(runner, "tokens", "create", email, "--name", name, "--installer")
         world.secrets[name] = secret
         world.headers[name] = {"Authorization": f"Bearer {secret}"}
@@ -227,12 +262,17 @@ class MultipartUpload:
 
     boundary = "distroTESTboundary7MA4YWxkTrZu0gW"
 
-    def __init__(self, size: int, fields: dict, filename: str = "big.bin", during=None,
-                 byte: bytes = b"\x5a"):
-        head = "".join(f'--{self.boundary}\r\nContent-Disposition: form-data; name="{k}"'
-                       f"\r\n\r\n{v}\r\n" for k, v in fields.items())
-        head += (f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; '
-                 f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n')
+    def __init__(
+        self, size: int, fields: dict, filename: str = "big.bin", during=None, byte: bytes = b"\x5a"
+    ):
+        head = "".join(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in fields.items()
+        )
+        head += (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
         self.head, self.tail = head.encode(), f"\r\n--{self.boundary}--\r\n".encode()
         self.size, self.during, self.byte = size, during, byte
         self.content_type = f"multipart/form-data; boundary={self.boundary}"
@@ -259,8 +299,11 @@ class MultipartUpload:
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
         try:
             conn.putrequest("POST", path)
-            for name, value in {**headers, "Content-Type": self.content_type,
-                                "Content-Length": str(self.length)}.items():
+            for name, value in {
+                **headers,
+                "Content-Type": self.content_type,
+                "Content-Length": str(self.length),
+            }.items():
                 conn.putheader(name, value)
             conn.endheaders()
             for chunk in self.chunks():
@@ -287,16 +330,34 @@ class Gunicorn:
     def __init__(self, config: dict, workers: int = 2, **extra_env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, DISTRO_DATABASE_URL=config["DATABASE_URL"],
-                   DISTRO_STORAGE_URL=config["STORAGE_URL"],
-                   DISTRO_S3_ENDPOINT_URL=config["S3_ENDPOINT_URL"],
-                   DISTRO_SIGNING_KEYS_DIR=config["SIGNING_KEYS_DIR"],
-                   DISTRO_SECRET_KEY="shared-test-secret", DISTRO_WORKERS=str(workers),
-                   **extra_env)
+        env = dict(
+            os.environ,
+            DISTRO_DATABASE_URL=config["DATABASE_URL"],
+            DISTRO_STORAGE_URL=config["STORAGE_URL"],
+            DISTRO_S3_ENDPOINT_URL=config["S3_ENDPOINT_URL"],
+            DISTRO_SIGNING_KEYS_DIR=config["SIGNING_KEYS_DIR"],
+            DISTRO_SECRET_KEY="shared-test-secret",
+            DISTRO_WORKERS=str(workers),
+            **extra_env,
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
-             "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                str(ROOT / "gunicorn.conf.py"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--access-logfile",
+                "/dev/null",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

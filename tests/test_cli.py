@@ -14,11 +14,13 @@ from .conftest import PASSWORD, cli_ok
 
 
 def test_init_is_idempotent_and_creates_a_private_key(runner, app):
-    first = runner.invoke(args=["init", "--admin-email", "root@vendor.test",
-                                "--admin-password", PASSWORD])
+    first = runner.invoke(
+        args=["init", "--admin-email", "root@vendor.test", "--admin-password", PASSWORD]
+    )
     assert first.exit_code == 0, first.output
-    second = runner.invoke(args=["init", "--admin-email", "root@vendor.test",
-                                 "--admin-password", PASSWORD])
+    second = runner.invoke(
+        args=["init", "--admin-email", "root@vendor.test", "--admin-password", PASSWORD]
+    )
     assert second.exit_code == 0 and "existing" in second.output
     assert first.output.splitlines()[-1] == second.output.splitlines()[-1]
     keys = list(Path(app.config["SIGNING_KEYS_DIR"]).glob("*.pem"))
@@ -26,33 +28,116 @@ def test_init_is_idempotent_and_creates_a_private_key(runner, app):
     assert stat.S_IMODE(keys[0].stat().st_mode) == 0o600
 
 
-@pytest.mark.parametrize("args,message", [
-    (["users", "create", "not-an-email", "--role", "admin", "--password", PASSWORD],
-     "not a valid e-mail"),
-    (["users", "create", "a@b.test", "--role", "admin", "--password", "short"],
-     "at least 10 characters"),
-    (["users", "create", "a@b.test", "--role", "customer_admin", "--password", PASSWORD],
-     "needs --org"),
-    (["users", "create", "a@b.test", "--role", "admin"], "exactly one of --password"),
-    (["users", "create", "a@b.test", "--role", "customer_admin", "--org", "nope",
-      "--password", PASSWORD], "no organisation with code 'nope'"),
-    (["orgs", "create", "Bad Code", "--name", "x"], "organisation code must be"),
-    (["orgs", "assign", "nope", "--account-manager", "x@y.test"], "no organisation"),
-    (["products", "create", "erp", "--name", "again"], "already exists"),
-    (["licenses", "grant", "--org", "acme", "--product", "erp", "--version", "9.x",
-      "--modules", "a", "--users", "1", "--kind", "perpetual", "--deployment", "on_premises",
-      "--starts", "2026-01-01"], "dotted version"),
-    (["licenses", "grant", "--org", "acme", "--product", "erp", "--version", "9.0",
-      "--modules", "a", "--users", "1", "--kind", "subscription", "--deployment",
-      "on_premises", "--starts", "2026-01-01"], "needs an expiry date"),
-    (["licenses", "grant", "--org", "acme", "--product", "erp", "--version", "9.0",
-      "--modules", "A B", "--users", "1", "--kind", "perpetual", "--deployment",
-      "on_premises", "--starts", "2026-13-01"], "must be"),
-    (["tokens", "create", "ghost@vendor.test", "--name", "x"], "no user"),
-    (["tokens", "create", "it@acme.test", "--name", "x", "--expires-days", "0"],
-     "expires_days must be"),
-    (["init", "--admin-email", "x@y.test"], "go together"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["users", "create", "not-an-email", "--role", "admin", "--password", PASSWORD],
+            "not a valid e-mail",
+        ),
+        (
+            ["users", "create", "a@b.test", "--role", "admin", "--password", "short"],
+            "at least 10 characters",
+        ),
+        (
+            ["users", "create", "a@b.test", "--role", "customer_admin", "--password", PASSWORD],
+            "needs --org",
+        ),
+        (["users", "create", "a@b.test", "--role", "admin"], "exactly one of --password"),
+        (
+            [
+                "users",
+                "create",
+                "a@b.test",
+                "--role",
+                "customer_admin",
+                "--org",
+                "nope",
+                "--password",
+                PASSWORD,
+            ],
+            "no organisation with code 'nope'",
+        ),
+        (["orgs", "create", "Bad Code", "--name", "x"], "organisation code must be"),
+        (["orgs", "assign", "nope", "--account-manager", "x@y.test"], "no organisation"),
+        (["products", "create", "erp", "--name", "again"], "already exists"),
+        (
+            [
+                "licenses",
+                "grant",
+                "--org",
+                "acme",
+                "--product",
+                "erp",
+                "--version",
+                "9.x",
+                "--modules",
+                "a",
+                "--users",
+                "1",
+                "--kind",
+                "perpetual",
+                "--deployment",
+                "on_premises",
+                "--starts",
+                "2026-01-01",
+            ],
+            "dotted version",
+        ),
+        (
+            [
+                "licenses",
+                "grant",
+                "--org",
+                "acme",
+                "--product",
+                "erp",
+                "--version",
+                "9.0",
+                "--modules",
+                "a",
+                "--users",
+                "1",
+                "--kind",
+                "subscription",
+                "--deployment",
+                "on_premises",
+                "--starts",
+                "2026-01-01",
+            ],
+            "needs an expiry date",
+        ),
+        (
+            [
+                "licenses",
+                "grant",
+                "--org",
+                "acme",
+                "--product",
+                "erp",
+                "--version",
+                "9.0",
+                "--modules",
+                "A B",
+                "--users",
+                "1",
+                "--kind",
+                "perpetual",
+                "--deployment",
+                "on_premises",
+                "--starts",
+                "2026-13-01",
+            ],
+            "must be",
+        ),
+        (["tokens", "create", "ghost@vendor.test", "--name", "x"], "no user"),
+        (
+            ["tokens", "create", "it@acme.test", "--name", "x", "--expires-days", "0"],
+            "expires_days must be",
+        ),
+        (["init", "--admin-email", "x@y.test"], "go together"),
+    ],
+)
 def test_bad_input_is_one_error_line_and_exit_1(runner, world, args, message):
     result = runner.invoke(args=args)
     assert result.exit_code == 1, result.output
@@ -61,29 +146,55 @@ def test_bad_input_is_one_error_line_and_exit_1(runner, world, args, message):
 
 
 def test_password_can_come_from_stdin(runner, world, client):
-    user_id = cli_ok(runner, "users", "create", "new@vendor.test", "--role", "approver",
-                     "--password-stdin", input=PASSWORD + "\n")
+    user_id = cli_ok(
+        runner,
+        "users",
+        "create",
+        "new@vendor.test",
+        "--role",
+        "approver",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
     assert len(user_id) == 32
     token = cli_ok(runner, "tokens", "create", "new@vendor.test", "--name", "t")
     assert token.startswith("dst_")
-    assert client.get("/api/v1/products", headers={"Authorization": f"Bearer {token}"}
-                      ).status_code == 200
+    assert (
+        client.get("/api/v1/products", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
 
 
 def test_orgs_assign_lets_the_manager_see_the_organisation(runner, world, client):
     cli_ok(runner, "orgs", "assign", "globex", "--account-manager", "am@vendor.test")
-    cli_ok(runner, "licenses", "grant", "--org", "globex", "--product", "erp", "--version",
-           "9.0", "--modules", "fin", "--users", "3", "--kind", "perpetual", "--deployment",
-           "public_cloud", "--starts", "2026-01-01")
+    cli_ok(
+        runner,
+        "licenses",
+        "grant",
+        "--org",
+        "globex",
+        "--product",
+        "erp",
+        "--version",
+        "9.0",
+        "--modules",
+        "fin",
+        "--users",
+        "3",
+        "--kind",
+        "perpetual",
+        "--deployment",
+        "public_cloud",
+        "--starts",
+        "2026-01-01",
+    )
     listed = client.get("/api/v1/licenses", headers=world.auth("am@vendor.test")).get_json()
     assert [item["org"]["code"] for item in listed["items"]] == ["globex"]
-    refused = runner.invoke(args=["orgs", "assign", "globex", "--account-manager",
-                                  "it@acme.test"])
+    refused = runner.invoke(args=["orgs", "assign", "globex", "--account-manager", "it@acme.test"])
     assert refused.exit_code == 1 and "not an account_manager" in refused.output
 
 
-def test_key_rotation_keeps_old_keys_listed_and_signs_with_the_new(runner, world, client,
-                                                                  tmp_path):
+def test_key_rotation_keeps_old_keys_listed_and_signs_with_the_new(runner, world, client, tmp_path):
     old = client.get("/api/v1/keys").get_json()["items"]
     new_kid = cli_ok(runner, "keys", "rotate")
     keys = {k["kid"]: k for k in client.get("/api/v1/keys").get_json()["items"]}
@@ -92,8 +203,18 @@ def test_key_rotation_keeps_old_keys_listed_and_signs_with_the_new(runner, world
     listing = runner.invoke(args=["keys", "list"])
     assert new_kid in listing.output and "retired" in listing.output
     (tmp_path / "f.bin").write_bytes(b"payload")
-    package_id = cli_ok(runner, "packages", "publish", str(tmp_path / "f.bin"), "--product",
-                        "erp", "--version", "9.0", "--kind", "installer")
+    package_id = cli_ok(
+        runner,
+        "packages",
+        "publish",
+        str(tmp_path / "f.bin"),
+        "--product",
+        "erp",
+        "--version",
+        "9.0",
+        "--kind",
+        "installer",
+    )
     detail = client.get(f"/api/v1/packages/{package_id}", headers=world.auth("pub@vendor.test"))
     assert detail.get_json()["kid"] == new_kid
 
@@ -107,16 +228,29 @@ def test_private_keys_are_never_served(client, app):
 
 
 def test_console_script_runs_outside_the_test_runner(tmp_path):
-    env = dict(os.environ, DISTRO_DATABASE_URL=f"sqlite:///{tmp_path}/x.db",
-               DISTRO_SIGNING_KEYS_DIR=str(tmp_path / "keys"),
-               DISTRO_STORAGE_URL=(tmp_path / "objects").as_uri())
+    env = dict(
+        os.environ,
+        DISTRO_DATABASE_URL=f"sqlite:///{tmp_path}/x.db",
+        DISTRO_SIGNING_KEYS_DIR=str(tmp_path / "keys"),
+        DISTRO_STORAGE_URL=(tmp_path / "objects").as_uri(),
+    )
     distro = [sys.executable, "-m", "distro.cli"]
     ok = subprocess.run([*distro, "init"], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
-    bad = subprocess.run([*distro, "products", "create", "X", "--name", "n"], env=env,
-                         capture_output=True, text=True, cwd=tmp_path)
+    bad = subprocess.run(
+        [*distro, "products", "create", "X", "--name", "n"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert bad.returncode == 1
     assert bad.stderr.strip().startswith("error: product code must be")
-    usage = subprocess.run([*distro, "users", "create", "a@b.test"], env=env,
-                           capture_output=True, text=True, cwd=tmp_path)
+    usage = subprocess.run(
+        [*distro, "users", "create", "a@b.test"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert usage.returncode == 2 and "--role" in usage.stderr

@@ -27,27 +27,70 @@ def app_config(app_config, s3_bucket):
 @pytest.fixture
 def release(app, client, world, runner, tmp_path):
     """acme holds erp 8.0; 8.0.1, 8.0.2 (big) patches and a 9.0 installer exist."""
-    cli_ok(runner, "licenses", "grant", "--org", "acme", "--product", "erp", "--version", "9.0",
-           "--modules", "fin", "--users", "5", "--kind", "perpetual", "--deployment",
-           "on_premises", "--starts", "2026-01-01")
+    cli_ok(
+        runner,
+        "licenses",
+        "grant",
+        "--org",
+        "acme",
+        "--product",
+        "erp",
+        "--version",
+        "9.0",
+        "--modules",
+        "fin",
+        "--users",
+        "5",
+        "--kind",
+        "perpetual",
+        "--deployment",
+        "on_premises",
+        "--starts",
+        "2026-01-01",
+    )
     files = {}
-    for version, applies, size in [("8.0.1", ">=8.0,<8.0.1", 1000),
-                                   ("8.0.2", ">=8.0.1,<8.0.2", BIG), ("9.0", None, 5000)]:
+    for version, applies, size in [
+        ("8.0.1", ">=8.0,<8.0.1", 1000),
+        ("8.0.2", ">=8.0.1,<8.0.2", BIG),
+        ("9.0", None, 5000),
+    ]:
         path = tmp_path / f"erp-{version}.bin"
         path.write_bytes(os.urandom(size))
-        args = ["packages", "publish", str(path), "--product", "erp", "--version", version,
-                "--kind", "patch" if applies else "installer"]
-        files[version] = (cli_ok(runner, *args, *(["--applies-to", applies] if applies else [])),
-                          path.read_bytes())
+        args = [
+            "packages",
+            "publish",
+            str(path),
+            "--product",
+            "erp",
+            "--version",
+            version,
+            "--kind",
+            "patch" if applies else "installer",
+        ]
+        files[version] = (
+            cli_ok(runner, *args, *(["--applies-to", applies] if applies else [])),
+            path.read_bytes(),
+        )
     key = tmp_path / "vendor.pem"
     key.write_text(client.get("/api/v1/keys").get_json()["items"][0]["public_key_pem"])
     return files, key
 
 
 def fetch(runner, server, world, dest, *args):
-    return runner.invoke(args=["fetch", "--server", server, "--token",
-                               world.secrets["installer@acme"], "--product", "erp",
-                               "--dest", str(dest), *args])
+    return runner.invoke(
+        args=[
+            "fetch",
+            "--server",
+            server,
+            "--token",
+            world.secrets["installer@acme"],
+            "--product",
+            "erp",
+            "--dest",
+            str(dest),
+            *args,
+        ]
+    )
 
 
 def test_full_path_is_fetched_and_verified(runner, world, live_server, release, tmp_path):
@@ -61,16 +104,36 @@ def test_full_path_is_fetched_and_verified(runner, world, live_server, release, 
         manifest = json.loads((dest / f"erp-{version}.bin.manifest.json").read_text())
         assert manifest["id"] == files[version][0]
         assert len((dest / f"erp-{version}.bin.sig").read_bytes()) == 64
-    offline = runner.invoke(args=["verify", "package", str(dest / "erp-8.0.2.bin"),
-                                  "--manifest", str(dest / "erp-8.0.2.bin.manifest.json"),
-                                  "--sig", str(dest / "erp-8.0.2.bin.sig"), "--key", str(key)])
+    offline = runner.invoke(
+        args=[
+            "verify",
+            "package",
+            str(dest / "erp-8.0.2.bin"),
+            "--manifest",
+            str(dest / "erp-8.0.2.bin.manifest.json"),
+            "--sig",
+            str(dest / "erp-8.0.2.bin.sig"),
+            "--key",
+            str(key),
+        ]
+    )
     assert offline.exit_code == 0, offline.output
 
 
 def test_json_output_for_installer_scripts(runner, world, live_server, release, tmp_path):
     _, key = release
-    result = fetch(runner, live_server.url, world, tmp_path / "d", "--installer", "--version",
-                   "9.0", "--key", str(key), "--json")
+    result = fetch(
+        runner,
+        live_server.url,
+        world,
+        tmp_path / "d",
+        "--installer",
+        "--version",
+        "9.0",
+        "--key",
+        str(key),
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.output.strip().splitlines()]
     assert events[0]["event"] == "plan" and events[0]["steps"][0]["version"] == "9.0"
@@ -78,8 +141,7 @@ def test_json_output_for_installer_scripts(runner, world, live_server, release, 
     assert any(e["event"] == "verified" for e in events)
 
 
-def test_keys_fetched_once_are_pinned_with_a_warning(runner, world, live_server, release,
-                                                    tmp_path):
+def test_keys_fetched_once_are_pinned_with_a_warning(runner, world, live_server, release, tmp_path):
     dest = tmp_path / "d"
     first = fetch(runner, live_server.url, world, dest, "--from", "8.0.1")
     assert first.exit_code == 0 and "WARNING: no --key given" in first.output
@@ -104,10 +166,12 @@ class CuttingProxy:
             except OSError:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            threading.Thread(target=self._pipe, args=(downstream, upstream, None),
-                             daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, downstream, self.budget),
-                             daemon=True).start()
+            threading.Thread(
+                target=self._pipe, args=(downstream, upstream, None), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._pipe, args=(upstream, downstream, self.budget), daemon=True
+            ).start()
 
     @staticmethod
     def _pipe(source, target, budget):
@@ -145,19 +209,20 @@ def test_a_cut_download_resumes_where_it_stopped(runner, world, live_server, rel
     assert not (dest / "erp-8.0.2.bin").exists()
     have = partial.stat().st_size
     assert BIG // 4 < have < BIG
-    resumed = fetch(runner, live_server.url, world, dest, "--from", "8.0.1", "--key", str(key),
-                    "--json")
+    resumed = fetch(
+        runner, live_server.url, world, dest, "--from", "8.0.1", "--key", str(key), "--json"
+    )
     assert resumed.exit_code == 0, resumed.output
-    verified = [json.loads(line) for line in resumed.output.splitlines()
-                if '"verified"' in line][0]
+    verified = [json.loads(line) for line in resumed.output.splitlines() if '"verified"' in line][0]
     assert verified["resumed_from"] == have
     assert verified["downloaded"] == BIG - have
     assert (dest / "erp-8.0.2.bin").read_bytes() == files["8.0.2"][1]
     assert not partial.exists()
 
 
-def test_a_flipped_bit_in_the_store_is_caught_and_never_kept(app, runner, world, live_server,
-                                                            release, tmp_path, s3_endpoint):
+def test_a_flipped_bit_in_the_store_is_caught_and_never_kept(
+    app, runner, world, live_server, release, tmp_path, s3_endpoint
+):
     files, key = release
     storage = app.extensions["distro.storage"]
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
@@ -173,14 +238,18 @@ def test_a_flipped_bit_in_the_store_is_caught_and_never_kept(app, runner, world,
     assert not (dest / "erp-8.0.2.bin").exists()
 
 
-def test_a_manifest_signed_by_an_unknown_key_is_refused(runner, world, live_server, release,
-                                                       tmp_path):
+def test_a_manifest_signed_by_an_unknown_key_is_refused(
+    runner, world, live_server, release, tmp_path
+):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     stranger = tmp_path / "stranger.pem"
-    stranger.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    stranger.write_bytes(
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     dest = tmp_path / "d"
     result = fetch(runner, live_server.url, world, dest, "--from", "8.0", "--key", str(stranger))
     assert result.exit_code == 1
@@ -193,22 +262,52 @@ def test_redirect_mode_is_followed(app_config, tmp_path):
     app = make_app(config)
     runner = app.test_cli_runner()
     world = seed_world(runner)
-    cli_ok(runner, "licenses", "grant", "--org", "acme", "--product", "erp", "--version", "9.0",
-           "--modules", "fin", "--users", "5", "--kind", "perpetual", "--deployment",
-           "on_premises", "--starts", "2026-01-01")
+    cli_ok(
+        runner,
+        "licenses",
+        "grant",
+        "--org",
+        "acme",
+        "--product",
+        "erp",
+        "--version",
+        "9.0",
+        "--modules",
+        "fin",
+        "--users",
+        "5",
+        "--kind",
+        "perpetual",
+        "--deployment",
+        "on_premises",
+        "--starts",
+        "2026-01-01",
+    )
     payload = os.urandom(70_000)
     (tmp_path / "setup.bin").write_bytes(payload)
-    cli_ok(runner, "packages", "publish", str(tmp_path / "setup.bin"), "--product", "erp",
-           "--version", "9.0", "--kind", "installer")
+    cli_ok(
+        runner,
+        "packages",
+        "publish",
+        str(tmp_path / "setup.bin"),
+        "--product",
+        "erp",
+        "--version",
+        "9.0",
+        "--kind",
+        "installer",
+    )
     server = LiveServer(app)
     try:
         keys = {k["kid"]: k for k in app.test_client().get("/api/v1/keys").get_json()["items"]}
         (tmp_path / "k.pem").write_text(next(iter(keys.values()))["public_key_pem"])
-        client = DistroClient(server.url, world.secrets["installer@acme"],
-                              load_keys([tmp_path / "k.pem"]))
-        direct = client.http.get(f"{server.url}/api/v1/packages/"
-                                 f"{client.installer('erp', '9.0')['id']}/download",
-                                 allow_redirects=False)
+        client = DistroClient(
+            server.url, world.secrets["installer@acme"], load_keys([tmp_path / "k.pem"])
+        )
+        direct = client.http.get(
+            f"{server.url}/api/v1/packages/{client.installer('erp', '9.0')['id']}/download",
+            allow_redirects=False,
+        )
         assert direct.status_code == 302
         fetched = client.fetch(client.installer("erp", "9.0"), tmp_path / "out")
         assert fetched.path.read_bytes() == payload

@@ -24,16 +24,20 @@ def test_anonymous_api_call_is_401(client):
     assert answer.get_json()["error"]["code"] == "unauthenticated"
 
 
-@pytest.mark.parametrize("body,content_type", [
-    (b"{not json", "application/json"),
-    (b"[1, 2]", "application/json"),
-    (b'{"name": "x"}', "text/plain"),
-    (b"\xff\xfe", "application/json"),
-    (b"", "application/json"),
-])
+@pytest.mark.parametrize(
+    "body,content_type",
+    [
+        (b"{not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'{"name": "x"}', "text/plain"),
+        (b"\xff\xfe", "application/json"),
+        (b"", "application/json"),
+    ],
+)
 def test_malformed_json_is_a_clear_400(client, world, body, content_type):
-    answer = client.post("/api/v1/tokens", data=body, content_type=content_type,
-                         headers=world.auth("it@acme.test"))
+    answer = client.post(
+        "/api/v1/tokens", data=body, content_type=content_type, headers=world.auth("it@acme.test")
+    )
     assert answer.status_code == 400
     assert answer.get_json()["error"]["code"] == "invalid_json"
 

@@ -20,8 +20,9 @@ def test_readyz_is_503_when_the_database_is_unreachable(app_config):
 
 
 def test_readyz_is_503_when_the_object_store_is_unreachable(app_config):
-    config = dict(app_config, STORAGE_URL="s3://no-such-bucket",
-                  S3_ENDPOINT_URL="http://127.0.0.1:1")
+    config = dict(
+        app_config, STORAGE_URL="s3://no-such-bucket", S3_ENDPOINT_URL="http://127.0.0.1:1"
+    )
     answer = create_app(config).test_client().get("/readyz")
     assert answer.status_code == 503
     assert answer.get_json()["checks"]["storage"] != "ok"
@@ -29,7 +30,10 @@ def test_readyz_is_503_when_the_object_store_is_unreachable(app_config):
 
 def test_database_outage_on_an_api_call_is_a_503_envelope(app_config):
     config = dict(app_config, DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none")
-    answer = create_app(config).test_client().get(
-        "/api/v1/products", headers={"Authorization": "Bearer dst_abc_def"})
+    answer = (
+        create_app(config)
+        .test_client()
+        .get("/api/v1/products", headers={"Authorization": "Bearer dst_abc_def"})
+    )
     assert answer.status_code == 503
     assert answer.get_json()["error"]["code"] == "database_unavailable"

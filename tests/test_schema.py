@@ -15,8 +15,17 @@ def test_migrations_build_a_blank_database_that_matches_the_models(database_url)
     upgrade(engine)
     upgrade(engine)  # a second run is a no-op
     tables = set(inspect(engine).get_table_names())
-    assert {"users", "organisations", "packages", "licenses", "license_requests",
-            "api_tokens", "audit_events", "signing_keys", "alembic_version"} <= tables
+    assert {
+        "users",
+        "organisations",
+        "packages",
+        "licenses",
+        "license_requests",
+        "api_tokens",
+        "audit_events",
+        "signing_keys",
+        "alembic_version",
+    } <= tables
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []

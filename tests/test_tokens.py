@@ -13,8 +13,9 @@ from .conftest import db_session
 
 
 def test_created_token_is_shown_once_and_stored_only_as_hash(app, client, world):
-    answer = client.post("/api/v1/tokens", json={"name": "ci", "installer": True},
-                         headers=world.auth("it@acme.test"))
+    answer = client.post(
+        "/api/v1/tokens", json={"name": "ci", "installer": True}, headers=world.auth("it@acme.test")
+    )
     assert answer.status_code == 201
     body = answer.get_json()
     secret = body["token"]
@@ -54,8 +55,11 @@ def test_revoked_token_is_refused(client, world):
 
 
 def test_expired_token_is_refused(app, client, world):
-    created = client.post("/api/v1/tokens", json={"name": "old", "expires_days": 1},
-                          headers=world.auth("it@acme.test")).get_json()
+    created = client.post(
+        "/api/v1/tokens",
+        json={"name": "old", "expires_days": 1},
+        headers=world.auth("it@acme.test"),
+    ).get_json()
     with db_session(app) as session:
         row = session.get(ApiToken, created["id"])
         row.expires_at = row.created_at - timedelta(seconds=1)
@@ -72,8 +76,11 @@ def test_tampered_or_unknown_token_is_refused(client, world):
 
 
 def test_customer_admin_cannot_see_or_revoke_another_organisations_token(client, world):
-    theirs = client.post("/api/v1/tokens", json={"name": "globex-ci", "installer": True},
-                         headers=world.auth("it@globex.test")).get_json()
+    theirs = client.post(
+        "/api/v1/tokens",
+        json={"name": "globex-ci", "installer": True},
+        headers=world.auth("it@globex.test"),
+    ).get_json()
     mine = client.get("/api/v1/tokens", headers=world.auth("it@acme.test")).get_json()
     assert theirs["id"] not in [item["id"] for item in mine["items"]]
     answer = client.delete(f"/api/v1/tokens/{theirs['id']}", headers=world.auth("it@acme.test"))
@@ -83,17 +90,23 @@ def test_customer_admin_cannot_see_or_revoke_another_organisations_token(client,
 
 def test_token_input_is_validated(client, world):
     headers = world.auth("it@acme.test")
-    for body, field in [({}, "name"), ({"name": "x", "expires_days": 0}, "expires_days"),
-                        ({"name": "x", "expires_days": "9"}, "expires_days"),
-                        ({"name": "x", "installer": "yes"}, "installer")]:
+    for body, field in [
+        ({}, "name"),
+        ({"name": "x", "expires_days": 0}, "expires_days"),
+        ({"name": "x", "expires_days": "9"}, "expires_days"),
+        ({"name": "x", "installer": "yes"}, "installer"),
+    ]:
         answer = client.post("/api/v1/tokens", json=body, headers=headers)
         assert answer.status_code == 400, body
         assert answer.get_json()["error"]["field"] == field
 
 
 def test_staff_cannot_create_installer_tokens(client, world):
-    answer = client.post("/api/v1/tokens", json={"name": "x", "installer": True},
-                         headers=world.auth("pub@vendor.test"))
+    answer = client.post(
+        "/api/v1/tokens",
+        json={"name": "x", "installer": True},
+        headers=world.auth("pub@vendor.test"),
+    )
     assert answer.status_code == 422
     assert answer.get_json()["error"]["code"] == "installer_needs_org"
 
@@ -102,7 +115,8 @@ def test_revocation_is_audited(app, client, world):
     headers = world.auth("it@acme.test")
     created = client.post("/api/v1/tokens", json={"name": "tmp"}, headers=headers).get_json()
     client.delete(f"/api/v1/tokens/{created['id']}", headers=headers)
-    audit = client.get("/api/v1/audit?action=token.revoke",
-                       headers=world.auth("admin@vendor.test")).get_json()
+    audit = client.get(
+        "/api/v1/audit?action=token.revoke", headers=world.auth("admin@vendor.test")
+    ).get_json()
     assert [e["target_id"] for e in audit["items"]] == [created["id"]]
     assert audit["items"][0]["actor"] == "it@acme.test"

@@ -17,8 +17,9 @@ def csrf_token(client, path="/login") -> str:
 
 
 def login(client, email, password=PASSWORD):
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": csrf_token(client)})
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+    )
 
 
 def test_login_sets_a_hardened_session_cookie_and_is_audited(app, client, world):
@@ -37,8 +38,9 @@ def test_wrong_password_is_refused_and_audited(app, client, world):
     assert "Wrong e-mail or password" in answer.get_data(as_text=True)
     assert client.get("/api/v1/products").status_code == 401
     with db_session(app) as session:
-        failures = session.scalars(select(AuditEvent).where(
-            AuditEvent.action == "login.failure")).all()
+        failures = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "login.failure")
+        ).all()
         assert [f.details["email"] for f in failures] == ["it@acme.test"]
 
 
@@ -59,8 +61,7 @@ def test_cookie_authenticated_api_write_needs_the_csrf_header(client, world):
 
 
 def test_repeated_failed_logins_are_throttled(client, world):
-    statuses = [login(client, "it@acme.test", "wrong-password!").status_code
-                for _ in range(12)]
+    statuses = [login(client, "it@acme.test", "wrong-password!").status_code for _ in range(12)]
     assert statuses[:10] == [400] * 10
     assert statuses[10:] == [429, 429]
     assert login(client, "it@acme.test").status_code == 429

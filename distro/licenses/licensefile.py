@@ -26,11 +26,14 @@ END = "-----END LICENSE FILE-----"
 def encode(payload: dict, signer: Signer) -> tuple[bytes, str]:
     """Sign `payload`; returns the payload bytes and the armoured file text."""
     data = canonical_json(payload)
-    envelope = canonical_json({
-        "alg": "ed25519", "kid": signer.kid,
-        "data": base64.b64encode(data).decode(),
-        "sig": base64.b64encode(signer.sign(data)).decode(),
-    })
+    envelope = canonical_json(
+        {
+            "alg": "ed25519",
+            "kid": signer.kid,
+            "data": base64.b64encode(data).decode(),
+            "sig": base64.b64encode(signer.sign(data)).decode(),
+        }
+    )
     body = textwrap.wrap(base64.b64encode(envelope).decode(), 64)
     return data, "\n".join([BEGIN, *body, END]) + "\n"
 
@@ -58,8 +61,10 @@ def verify_file(text: str, public_key: Ed25519PublicKey) -> dict:
     """Verify a license file against a public key; returns the payload."""
     envelope, data, sig = decode(text)
     if envelope["kid"] != key_id(public_key):
-        raise SignatureInvalid(f"the license was signed by key {envelope['kid']}, "
-                               f"not by the given key {key_id(public_key)}")
+        raise SignatureInvalid(
+            f"the license was signed by key {envelope['kid']}, "
+            f"not by the given key {key_id(public_key)}"
+        )
     verify(public_key, data, sig)
     try:
         payload = json.loads(data)

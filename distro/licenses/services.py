@@ -17,7 +17,7 @@ from .. import audit
 from ..audit import Actor
 from ..clock import rfc3339, utcnow
 from ..errors import NotFound, ValidationError
-from ..models import Organisation, Product, new_id
+from ..models import Organisation, Product, is_id, new_id
 from ..signing import Signer
 from ..versions import parse_version
 from . import licensefile
@@ -30,27 +30,35 @@ MAX_USERS = 10_000_000
 def validate_modules(modules: object) -> list[str]:
     if isinstance(modules, str):
         modules = [m.strip() for m in modules.split(",") if m.strip()]
-    if (not isinstance(modules, list) or not modules or len(modules) > 200
-            or not all(isinstance(m, str) and MODULE.match(m) for m in modules)):
-        raise ValidationError("modules must be a non-empty list of module codes "
-                              "(lower-case letters, digits, '.', '_' or '-')", field="modules")
+    if (
+        not isinstance(modules, list)
+        or not modules
+        or len(modules) > 200
+        or not all(isinstance(m, str) and MODULE.match(m) for m in modules)
+    ):
+        raise ValidationError(
+            "modules must be a non-empty list of module codes "
+            "(lower-case letters, digits, '.', '_' or '-')",
+            field="modules",
+        )
     return sorted(set(modules))
 
 
 def validate_user_count(users: object) -> int:
     if isinstance(users, bool) or not isinstance(users, int) or not 1 <= users <= MAX_USERS:
-        raise ValidationError(f"user_count must be a whole number from 1 to {MAX_USERS}",
-                              field="user_count")
+        raise ValidationError(
+            f"user_count must be a whole number from 1 to {MAX_USERS}", field="user_count"
+        )
     return users
 
 
-def validate_terms(kind: object, deployment: object, starts: date,
-                   expires: date | None) -> None:
+def validate_terms(kind: object, deployment: object, starts: date, expires: date | None) -> None:
     if kind not in LICENSE_KINDS:
         raise ValidationError(f"kind must be one of {', '.join(LICENSE_KINDS)}", field="kind")
     if deployment not in DEPLOYMENTS:
-        raise ValidationError(f"deployment must be one of {', '.join(DEPLOYMENTS)}",
-                              field="deployment")
+        raise ValidationError(
+            f"deployment must be one of {', '.join(DEPLOYMENTS)}", field="deployment"
+        )
     if kind == "subscription" and expires is None:
         raise ValidationError("a subscription needs an expiry date", field="expires")
     if kind == "perpetual" and expires is not None:
@@ -59,17 +67,40 @@ def validate_terms(kind: object, deployment: object, starts: date,
         raise ValidationError("expires must not be before starts", field="expires")
 
 
-def issue_license(session: Session, signer: Signer, *, org: Organisation, product: Product,
-                  version: str, modules: list[str], user_count: int, kind: str,
-                  deployment: str, starts: date, expires: date | None,
-                  supersedes: str | None = None, request_id: str | None = None) -> License:
+def issue_license(
+    session: Session,
+    signer: Signer,
+    *,
+    org: Organisation,
+    product: Product,
+    version: str,
+    modules: list[str],
+    user_count: int,
+    kind: str,
+    deployment: str,
+    starts: date,
+    expires: date | None,
+    supersedes: str | None = None,
+    request_id: str | None = None,
+) -> License:
     """Create and sign a license in the session (the caller commits)."""
     license = License(
-        id=new_id(), serial=f"DL-{secrets.token_hex(6).upper()}", org_id=org.id,
-        product_id=product.id, version=version, modules=modules, user_count=user_count,
-        kind=kind, deployment=deployment, starts=starts, expires=expires, status="active",
-        issued_at=utcnow().replace(microsecond=0), supersedes=supersedes,
-        request_id=request_id, kid=signer.kid,
+        id=new_id(),
+        serial=f"DL-{secrets.token_hex(6).upper()}",
+        org_id=org.id,
+        product_id=product.id,
+        version=version,
+        modules=modules,
+        user_count=user_count,
+        kind=kind,
+        deployment=deployment,
+        starts=starts,
+        expires=expires,
+        status="active",
+        issued_at=utcnow().replace(microsecond=0),
+        supersedes=supersedes,
+        request_id=request_id,
+        kid=signer.kid,
     )
     license.org, license.product = org, product
     data, text = licensefile.encode(payload_of(license), signer)
@@ -81,14 +112,20 @@ def issue_license(session: Session, signer: Signer, *, org: Organisation, produc
 
 def payload_of(license: License) -> dict:
     return {
-        "type": "license", "id": license.id, "serial": license.serial,
+        "type": "license",
+        "id": license.id,
+        "serial": license.serial,
         "org": {"code": license.org.code, "name": license.org.name},
-        "product": license.product.code, "version": license.version,
-        "modules": list(license.modules), "user_count": license.user_count,
-        "kind": license.kind, "deployment": license.deployment,
+        "product": license.product.code,
+        "version": license.version,
+        "modules": list(license.modules),
+        "user_count": license.user_count,
+        "kind": license.kind,
+        "deployment": license.deployment,
         "starts": license.starts.isoformat(),
         "expires": license.expires.isoformat() if license.expires else None,
-        "issued_at": rfc3339(license.issued_at), "supersedes": license.supersedes,
+        "issued_at": rfc3339(license.issued_at),
+        "supersedes": license.supersedes,
         "request_id": license.request_id,
     }
 
@@ -97,18 +134,48 @@ def license_json(license: License) -> dict:
     return {**payload_of(license), "status": license.status}
 
 
-def grant_license(session: Session, signer: Signer, actor: Actor, *, org: Organisation,
-                  product: Product, version: str, modules: object, user_count: object,
-                  kind: str, deployment: str, starts: date, expires: date | None) -> License:
+def grant_license(
+    session: Session,
+    signer: Signer,
+    actor: Actor,
+    *,
+    org: Organisation,
+    product: Product,
+    version: str,
+    modules: object,
+    user_count: object,
+    kind: str,
+    deployment: str,
+    starts: date,
+    expires: date | None,
+) -> License:
     """An operator's grant of a new active license (no request behind it)."""
     parse_version(version)
     modules, user_count = validate_modules(modules), validate_user_count(user_count)
     validate_terms(kind, deployment, starts, expires)
-    license = issue_license(session, signer, org=org, product=product, version=version,
-                            modules=modules, user_count=user_count, kind=kind,
-                            deployment=deployment, starts=starts, expires=expires)
-    audit.record(session, actor, "license.grant", target_type="license", target_id=license.id,
-                 org_id=org.id, product=product.code, version=version)
+    license = issue_license(
+        session,
+        signer,
+        org=org,
+        product=product,
+        version=version,
+        modules=modules,
+        user_count=user_count,
+        kind=kind,
+        deployment=deployment,
+        starts=starts,
+        expires=expires,
+    )
+    audit.record(
+        session,
+        actor,
+        "license.grant",
+        target_type="license",
+        target_id=license.id,
+        org_id=org.id,
+        product=product.code,
+        version=version,
+    )
     return license
 
 
@@ -125,13 +192,20 @@ def visible_licenses(actor: Actor):
 
 
 def license_for(session: Session, actor: Actor, license_id: str) -> License:
-    license = session.scalars(visible_licenses(actor).where(License.id == license_id)).first()
+    license = None
+    if is_id(license_id):
+        license = session.scalars(visible_licenses(actor).where(License.id == license_id)).first()
     if license is None:
         raise NotFound("no such license available to you")
     return license
 
 
 def record_file_download(session: Session, actor: Actor, license: License) -> None:
-    audit.record(session, actor, "license.download", target_type="license",
-                 target_id=license.id, org_id=license.org_id)
-
+    audit.record(
+        session,
+        actor,
+        "license.download",
+        target_type="license",
+        target_id=license.id,
+        org_id=license.org_id,
+    )

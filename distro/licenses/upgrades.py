@@ -15,9 +15,10 @@ from .. import audit
 from ..audit import Actor
 from ..clock import rfc3339, today, utcnow
 from ..errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
-from ..models import Organisation, Product
+from ..models import Organisation, Product, is_id
 from ..patches.models import Package
 from ..signing import Signer
+from ..text import clean_text
 from ..versions import parse_version, version_key
 from .models import REQUEST_STATUSES, License, LicenseRequest
 from .rules import is_active
@@ -27,49 +28,61 @@ MAX_TEXT = 2000
 
 
 def _text(value: object, field: str, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str) or len(value) > MAX_TEXT or "\x00" in value:
-        raise ValidationError(f"{field} must be text of at most {MAX_TEXT} characters",
-                              field=field)
-    if required and not value.strip():
-        raise ValidationError(f"{field} is required", field=field)
-    return value.strip()
+    return clean_text(value, field, MAX_TEXT, required=required, multiline=True)
 
 
 def _check_equal_quantity(source: License, modules: object, user_count: object) -> None:
     if modules is not None and validate_modules(modules) != list(source.modules):
-        raise RuleViolation("an upgrade keeps exactly the modules of the source license "
-                            f"({', '.join(source.modules)})", code="equal_quantity_violation")
+        raise RuleViolation(
+            "an upgrade keeps exactly the modules of the source license "
+            f"({', '.join(source.modules)})",
+            code="equal_quantity_violation",
+        )
     if user_count is not None and user_count != source.user_count:
-        raise RuleViolation("an upgrade keeps exactly the user count of the source license "
-                            f"({source.user_count})", code="equal_quantity_violation")
+        raise RuleViolation(
+            f"an upgrade keeps exactly the user count of the source license ({source.user_count})",
+            code="equal_quantity_violation",
+        )
 
 
 def _check_upgradable(session: Session, source: License, target: str) -> None:
     if source.kind != "subscription":
-        raise RuleViolation("only subscription licenses can be upgraded this way",
-                            code="not_subscription")
+        raise RuleViolation(
+            "only subscription licenses can be upgraded this way", code="not_subscription"
+        )
     if source.expires is not None and source.expires < today():
-        raise RuleViolation(f"the subscription expired on {source.expires.isoformat()}",
-                            code="subscription_expired")
+        raise RuleViolation(
+            f"the subscription expired on {source.expires.isoformat()}", code="subscription_expired"
+        )
     if source.status != "active":
-        raise RuleViolation(f"the license is {source.status}, not active",
-                            code="license_not_active")
+        raise RuleViolation(
+            f"the license is {source.status}, not active", code="license_not_active"
+        )
     if parse_version(target, "target_version") <= parse_version(source.version):
-        raise RuleViolation(f"{target} is not newer than the licensed {source.version}",
-                            code="not_newer_version")
-    published = session.scalars(select(Package.id).where(
-        Package.product_id == source.product_id,
-        Package.version_key == version_key(target))).first()
+        raise RuleViolation(
+            f"{target} is not newer than the licensed {source.version}", code="not_newer_version"
+        )
+    published = session.scalars(
+        select(Package.id).where(
+            Package.product_id == source.product_id, Package.version_key == version_key(target)
+        )
+    ).first()
     if published is None:
-        raise RuleViolation(f"{source.product.code} {target} has never been published",
-                            code="unknown_version")
+        raise RuleViolation(
+            f"{source.product.code} {target} has never been published", code="unknown_version"
+        )
 
 
-def submit_request(session: Session, actor: Actor, *, license_id: object, target_version: object,
-                   note: object = None, modules: object = None,
-                   user_count: object = None) -> LicenseRequest:
+def submit_request(
+    session: Session,
+    actor: Actor,
+    *,
+    license_id: object,
+    target_version: object,
+    note: object = None,
+    modules: object = None,
+    user_count: object = None,
+) -> LicenseRequest:
     if actor.role not in ("account_manager", "admin"):
         raise Forbidden("only account managers submit upgrade requests")
     if not isinstance(license_id, str):
@@ -78,51 +91,73 @@ def submit_request(session: Session, actor: Actor, *, license_id: object, target
     source = license_for(session, actor, license_id)
     _check_equal_quantity(source, modules, user_count)
     _check_upgradable(session, source, target_version)
-    if session.scalars(select(LicenseRequest.id).where(
-            LicenseRequest.license_id == source.id, LicenseRequest.status == "pending")).first():
-        raise Conflict("this license already has a pending upgrade request",
-                       code="duplicate_request")
-    request = LicenseRequest(license_id=source.id, org_id=source.org_id,
-                             target_version=target_version, submitted_by=actor.user.id,
-                             note=_text(note, "note"))
+    if session.scalars(
+        select(LicenseRequest.id).where(
+            LicenseRequest.license_id == source.id, LicenseRequest.status == "pending"
+        )
+    ).first():
+        raise Conflict(
+            "this license already has a pending upgrade request", code="duplicate_request"
+        )
+    request = LicenseRequest(
+        license_id=source.id,
+        org_id=source.org_id,
+        target_version=target_version,
+        submitted_by=actor.user.id,
+        note=_text(note, "note"),
+    )
     session.add(request)
     try:
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict("this license already has a pending upgrade request",
-                       code="duplicate_request") from None
-    audit.record(session, actor, "request.submit", target_type="license_request",
-                 target_id=request.id, org_id=source.org_id, license_id=source.id,
-                 target_version=target_version)
+        raise Conflict(
+            "this license already has a pending upgrade request", code="duplicate_request"
+        ) from None
+    audit.record(
+        session,
+        actor,
+        "request.submit",
+        target_type="license_request",
+        target_id=request.id,
+        org_id=source.org_id,
+        license_id=source.id,
+        target_version=target_version,
+    )
     return request
 
 
 def visible_requests(actor: Actor):
     if actor.role == "account_manager":
         return select(LicenseRequest).where(
-            LicenseRequest.org_id.in_([org.id for org in actor.user.managed_orgs]))
+            LicenseRequest.org_id.in_([org.id for org in actor.user.managed_orgs])
+        )
     if actor.role in ("approver", "admin"):
         return select(LicenseRequest)
     raise Forbidden("upgrade requests are for account managers and approvers")
 
 
 def request_for(session: Session, actor: Actor, request_id: str) -> LicenseRequest:
-    request = session.scalars(
-        visible_requests(actor).where(LicenseRequest.id == request_id)).first()
+    query = visible_requests(actor)
+    request = None
+    if is_id(request_id):
+        request = session.scalars(query.where(LicenseRequest.id == request_id)).first()
     if request is None:
         raise NotFound("no such upgrade request")
     return request
 
 
-def _claim(session: Session, request: LicenseRequest, status: str, actor: Actor,
-           **values) -> None:
+def _claim(session: Session, request: LicenseRequest, status: str, actor: Actor, **values) -> None:
     """Move a pending request to `status`, or 409 if someone else decided it first."""
     claimed = session.execute(
         update(LicenseRequest)
         .where(LicenseRequest.id == request.id, LicenseRequest.status == "pending")
-        .values(status=status, decided_by=actor.user.id if actor.user else None,
-                decided_at=utcnow(), **values)
+        .values(
+            status=status,
+            decided_by=actor.user.id if actor.user else None,
+            decided_at=utcnow(),
+            **values,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
@@ -130,15 +165,18 @@ def _claim(session: Session, request: LicenseRequest, status: str, actor: Actor,
     session.refresh(request)
 
 
-def approve_request(session: Session, signer: Signer, actor: Actor, request_id: str,
-                    note: object = None) -> License:
+def approve_request(
+    session: Session, signer: Signer, actor: Actor, request_id: str, note: object = None
+) -> License:
     """Approve and issue in one transaction; the caller commits, any error rolls back."""
     if not actor.has_role("approver"):
         raise Forbidden("only approvers approve upgrade requests")
     request = request_for(session, actor, request_id)
     if actor.user and request.submitted_by == actor.user.id:
-        raise Forbidden("you submitted this request; another approver must decide it",
-                        code="self_approval_forbidden")
+        raise Forbidden(
+            "you submitted this request; another approver must decide it",
+            code="self_approval_forbidden",
+        )
     if request.status != "pending":
         raise Conflict(f"the request is {request.status}, not pending", code="invalid_state")
     _claim(session, request, "issued", actor, decision_note=_text(note, "note"))
@@ -148,40 +186,75 @@ def approve_request(session: Session, signer: Signer, actor: Actor, request_id: 
         _check_upgradable(session, source, request.target_version)
     try:
         issued = issue_license(
-            session, signer, org=session.get(Organisation, source.org_id),
-            product=session.get(Product, source.product_id), version=request.target_version,
-            modules=list(source.modules), user_count=source.user_count, kind=source.kind,
-            deployment=source.deployment, starts=source.starts, expires=source.expires,
-            supersedes=source.id, request_id=request.id)
+            session,
+            signer,
+            org=session.get(Organisation, source.org_id),
+            product=session.get(Product, source.product_id),
+            version=request.target_version,
+            modules=list(source.modules),
+            user_count=source.user_count,
+            kind=source.kind,
+            deployment=source.deployment,
+            starts=source.starts,
+            expires=source.expires,
+            supersedes=source.id,
+            request_id=request.id,
+        )
     except IntegrityError:
-        raise Conflict("a license was already issued for this request",
-                       code="invalid_state") from None
+        raise Conflict(
+            "a license was already issued for this request", code="invalid_state"
+        ) from None
     supersede_source(session, source)
-    audit.record(session, actor, "request.approve", target_type="license_request",
-                 target_id=request.id, org_id=source.org_id)
-    audit.record(session, actor, "license.issue", target_type="license", target_id=issued.id,
-                 org_id=source.org_id, supersedes=source.id, request_id=request.id)
+    audit.record(
+        session,
+        actor,
+        "request.approve",
+        target_type="license_request",
+        target_id=request.id,
+        org_id=source.org_id,
+    )
+    audit.record(
+        session,
+        actor,
+        "license.issue",
+        target_type="license",
+        target_id=issued.id,
+        org_id=source.org_id,
+        supersedes=source.id,
+        request_id=request.id,
+    )
     return issued
 
 
 def supersede_source(session: Session, source: License) -> None:
     changed = session.execute(
-        update(License).where(License.id == source.id, License.status == "active")
-        .values(status="superseded").execution_options(synchronize_session=False)).rowcount
+        update(License)
+        .where(License.id == source.id, License.status == "active")
+        .values(status="superseded")
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if changed != 1:
         raise Conflict("the source license is no longer active", code="invalid_state")
     session.refresh(source)
 
 
-def reject_request(session: Session, actor: Actor, request_id: str,
-                   reason: object) -> LicenseRequest:
+def reject_request(
+    session: Session, actor: Actor, request_id: str, reason: object
+) -> LicenseRequest:
     if not actor.has_role("approver"):
         raise Forbidden("only approvers reject upgrade requests")
     reason = _text(reason, "reason", required=True)
     request = request_for(session, actor, request_id)
     _claim(session, request, "rejected", actor, reason=reason)
-    audit.record(session, actor, "request.reject", target_type="license_request",
-                 target_id=request.id, org_id=request.org_id, reason=reason)
+    audit.record(
+        session,
+        actor,
+        "request.reject",
+        target_type="license_request",
+        target_id=request.id,
+        org_id=request.org_id,
+        reason=reason,
+    )
     return request
 
 
@@ -190,29 +263,43 @@ def cancel_request(session: Session, actor: Actor, request_id: str) -> LicenseRe
     if actor.user is None or request.submitted_by != actor.user.id:
         raise Forbidden("only the submitter can cancel a request")
     _claim(session, request, "cancelled", actor)
-    audit.record(session, actor, "request.cancel", target_type="license_request",
-                 target_id=request.id, org_id=request.org_id)
+    audit.record(
+        session,
+        actor,
+        "request.cancel",
+        target_type="license_request",
+        target_id=request.id,
+        org_id=request.org_id,
+    )
     return request
 
 
 def status_filter(value: str | None) -> str | None:
     if value and value not in REQUEST_STATUSES:
-        raise ValidationError(f"status must be one of {', '.join(REQUEST_STATUSES)}",
-                              field="status")
+        raise ValidationError(
+            f"status must be one of {', '.join(REQUEST_STATUSES)}", field="status"
+        )
     return value or None
 
 
 def request_json(session: Session, request: LicenseRequest) -> dict:
     issued = session.scalars(select(License).where(License.request_id == request.id)).first()
     return {
-        "id": request.id, "license_id": request.license_id,
-        "target_version": request.target_version, "status": request.status,
-        "submitted_by": request.submitter.email, "note": request.note,
+        "id": request.id,
+        "license_id": request.license_id,
+        "target_version": request.target_version,
+        "status": request.status,
+        "submitted_by": request.submitter.email,
+        "note": request.note,
         "decided_by": request.decider.email if request.decider else None,
-        "reason": request.reason, "decision_note": request.decision_note,
-        "created_at": rfc3339(request.created_at), "decided_at": rfc3339(request.decided_at),
-        "org": request.source.org.code, "product": request.source.product.code,
-        "source_version": request.source.version, "modules": list(request.source.modules),
+        "reason": request.reason,
+        "decision_note": request.decision_note,
+        "created_at": rfc3339(request.created_at),
+        "decided_at": rfc3339(request.decided_at),
+        "org": request.source.org.code,
+        "product": request.source.product.code,
+        "source_version": request.source.version,
+        "modules": list(request.source.modules),
         "user_count": request.source.user_count,
         "license": license_json(issued) if issued else None,
     }

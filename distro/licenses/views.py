@@ -20,16 +20,18 @@ csrf.exempt(bp)
 
 def _page(stmt, columns, shape):
     session = get_session()
-    rows, cursor = paginate(session, stmt, columns, parse_limit(request.args.get("limit")),
-                            request.args.get("cursor"))
+    rows, cursor = paginate(
+        session, stmt, columns, parse_limit(request.args.get("limit")), request.args.get("cursor")
+    )
     return jsonify(page_json([shape(row) for row in rows], cursor))
 
 
 @bp.get("/licenses")
 @api_access(installer=True)
 def licenses(actor):
-    return _page(services.visible_licenses(actor), [License.issued_at, License.id],
-                 services.license_json)
+    return _page(
+        services.visible_licenses(actor), [License.issued_at, License.id], services.license_json
+    )
 
 
 @bp.get("/licenses/<license_id>")
@@ -47,7 +49,8 @@ def license_file(actor, license_id: str):
     session.commit()
     response = Response(license.file_text, mimetype="text/plain")
     response.headers["Content-Disposition"] = content_disposition(
-        f"{license.product.code}-{license.version}-{license.serial}.lic")
+        f"{license.product.code}-{license.version}-{license.serial}.lic"
+    )
     return response
 
 
@@ -57,9 +60,14 @@ def submit(actor):
     body = json_body()
     session = get_session()
     created = upgrades.submit_request(
-        session, actor, license_id=body.get("license_id"),
-        target_version=body.get("target_version"), note=body.get("note"),
-        modules=body.get("modules"), user_count=body.get("user_count"))
+        session,
+        actor,
+        license_id=body.get("license_id"),
+        target_version=body.get("target_version"),
+        note=body.get("note"),
+        modules=body.get("modules"),
+        user_count=body.get("user_count"),
+    )
     session.commit()
     return jsonify(upgrades.request_json(session, created)), 201
 
@@ -72,8 +80,11 @@ def list_requests(actor):
     status = upgrades.status_filter(request.args.get("status"))
     if status:
         stmt = stmt.where(LicenseRequest.status == status)
-    return _page(stmt, [LicenseRequest.created_at, LicenseRequest.id],
-                 lambda row: upgrades.request_json(session, row))
+    return _page(
+        stmt,
+        [LicenseRequest.created_at, LicenseRequest.id],
+        lambda row: upgrades.request_json(session, row),
+    )
 
 
 @bp.post("/license-requests/<request_id>/approve")
@@ -82,8 +93,9 @@ def approve(actor, request_id: str):
     body = json_body(optional=True)
     session = get_session()
     try:
-        issued = upgrades.approve_request(session, active_signer(session, get_key_source()),
-                                          actor, request_id, body.get("note"))
+        issued = upgrades.approve_request(
+            session, active_signer(session, get_key_source()), actor, request_id, body.get("note")
+        )
         session.commit()
     except BaseException:
         session.rollback()

@@ -14,13 +14,19 @@ from .entitlement import product_for
 from .models import Package
 
 
-
-def listing_query(session: Session, actor: Actor, code: str, *, kind: str | None = None,
-                  version: str | None = None):
+def listing_query(
+    session: Session,
+    actor: Actor,
+    code: str,
+    *,
+    kind: str | None = None,
+    version: str | None = None,
+):
     """Unyanked packages of a product within the caller's entitlement, unordered."""
     product, line = product_for(session, actor, code)
-    stmt = select(Package).where(Package.product_id == product.id, Package.yanked.is_(False),
-                                 Package.line_key <= line)
+    stmt = select(Package).where(
+        Package.product_id == product.id, Package.yanked.is_(False), Package.line_key <= line
+    )
     if kind:
         stmt = stmt.where(Package.kind == kind)
     if version:
@@ -33,10 +39,15 @@ def update_plan(session: Session, actor: Actor, code: str, from_version: str) ->
     the caller's entitlement (see `distro.updateplan`)."""
     parse_version(from_version, "from")
     candidates = session.scalars(
-        listing_query(session, actor, code).where(Package.kind != "installer"))
-    return plan_path(candidates, from_version, version=lambda p: p.version,
-                     applies_to=lambda p: p.applies_to,
-                     tiebreak=lambda p: (p.published_at, p.id))
+        listing_query(session, actor, code).where(Package.kind != "installer")
+    )
+    return plan_path(
+        candidates,
+        from_version,
+        version=lambda p: p.version,
+        applies_to=lambda p: p.applies_to,
+        tiebreak=lambda p: (p.published_at, p.id),
+    )
 
 
 def product_json(product: Product) -> dict:
@@ -45,13 +56,20 @@ def product_json(product: Product) -> dict:
 
 def package_json(package: Package, *, detail: bool = False) -> dict:
     body = {
-        "type": "package", "id": package.id, "product": package.product.code,
-        "version": package.version, "kind": package.kind, "filename": package.filename,
-        "size": package.size, "sha256": package.sha256, "applies_to": package.applies_to,
-        "published_at": rfc3339(package.published_at), "notes": package.notes,
-        "yanked": package.yanked, "yank_reason": package.yank_reason,
+        "type": "package",
+        "id": package.id,
+        "product": package.product.code,
+        "version": package.version,
+        "kind": package.kind,
+        "filename": package.filename,
+        "size": package.size,
+        "sha256": package.sha256,
+        "applies_to": package.applies_to,
+        "published_at": rfc3339(package.published_at),
+        "notes": package.notes,
+        "yanked": package.yanked,
+        "yank_reason": package.yank_reason,
     }
     if detail:
         body.update(manifest=package.manifest, signature=package.signature, kid=package.kid)
     return body
-

@@ -10,12 +10,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..accounts import CODE
 from ..audit import Actor
 from ..clock import today
 from ..errors import NotFound
 from ..licenses.models import License
 from ..licenses.rules import active_clause
-from ..models import Product
+from ..models import Product, is_id
 from ..versions import line_key
 from .models import Package
 
@@ -27,8 +28,9 @@ def entitled_line(session: Session, actor: Actor, product: Product) -> str | Non
     if actor.is_staff:
         return ALL_LINES
     versions = session.scalars(
-        select(License.version).where(License.org_id == actor.org_id,
-                                      License.product_id == product.id, active_clause(today()))
+        select(License.version).where(
+            License.org_id == actor.org_id, License.product_id == product.id, active_clause(today())
+        )
     ).all()
     return max((line_key(v) for v in versions), default=None)
 
@@ -36,15 +38,18 @@ def entitled_line(session: Session, actor: Actor, product: Product) -> str | Non
 def entitled_products(session: Session, actor: Actor) -> list[Product]:
     stmt = select(Product).order_by(Product.code)
     if not actor.is_staff:
-        licensed = select(License.product_id).where(License.org_id == actor.org_id,
-                                                    active_clause(today()))
+        licensed = select(License.product_id).where(
+            License.org_id == actor.org_id, active_clause(today())
+        )
         stmt = stmt.where(Product.id.in_(licensed))
     return list(session.scalars(stmt))
 
 
 def product_for(session: Session, actor: Actor, code: str) -> tuple[Product, str]:
     """The product and the caller's line limit; 404 when the caller has no entitlement."""
-    product = session.scalars(select(Product).where(Product.code == code)).first()
+    product = None
+    if CODE.match(code):
+        product = session.scalars(select(Product).where(Product.code == code)).first()
     line = entitled_line(session, actor, product) if product else None
     if product is None or line is None:
         raise NotFound(f"no product {code!r} available to you")
@@ -53,10 +58,9 @@ def product_for(session: Session, actor: Actor, code: str) -> tuple[Product, str
 
 def package_for(session: Session, actor: Actor, package_id: str) -> Package:
     """The package if the caller is entitled to it (yanked ones included); else 404."""
-    package = session.get(Package, package_id) if len(package_id) <= 32 else None
+    package = session.get(Package, package_id) if is_id(package_id) else None
     if package is not None:
         line = entitled_line(session, actor, package.product)
         if line is not None and package.line_key <= line:
             return package
     raise NotFound("no such package available to you")
-

@@ -54,8 +54,7 @@ class Orphan:
     recent: bool  # younger than the grace period: maybe an upload still in flight
 
 
-def find_orphans(session: Session, storage: ObjectStorage,
-                 grace: timedelta) -> Iterator[Orphan]:
+def find_orphans(session: Session, storage: ObjectStorage, grace: timedelta) -> Iterator[Orphan]:
     referenced = set(session.scalars(select(Package.storage_key)))
     now = utcnow()
     for obj in storage.list_objects():

@@ -24,6 +24,7 @@ from ..errors import Conflict, RuleViolation, ValidationError
 from ..models import Product, new_id
 from ..signing import Signer, canonical_json
 from ..storage import BlobWriter, ObjectStorage, blob_key
+from ..text import clean_text, has_control_characters
 from ..versions import line_key, parse_range, parse_version, version_key
 from .models import KINDS, Package
 
@@ -48,63 +49,103 @@ def validate_filename(name: object) -> str:
     """A plain file name: no folders, no control characters, at most 255 characters."""
     if not isinstance(name, str) or not name.strip():
         raise ValidationError("the upload needs a file name", field="file")
-    if ("/" in name or "\\" in name or name in (".", "..") or len(name) > 255
-            or any(ord(c) < 32 or ord(c) == 127 for c in name)):
-        raise ValidationError("the file name must be a plain name without folders or control "
-                              "characters, at most 255 characters", code="invalid_filename",
-                              field="file")
+    if (
+        "/" in name
+        or "\\" in name
+        or name in (".", "..")
+        or len(name) > 255
+        or has_control_characters(name)
+    ):
+        raise ValidationError(
+            "the file name must be a plain name without folders or control "
+            "characters, at most 255 characters",
+            code="invalid_filename",
+            field="file",
+        )
     return name
 
 
-def check_fields(session: Session, *, product: object, version: object, kind: object,
-                 filename: object, applies_to: object = None, notes: object = None,
-                 sha256: object = None) -> PackageFields:
+def check_fields(
+    session: Session,
+    *,
+    product: object,
+    version: object,
+    kind: object,
+    filename: object,
+    applies_to: object = None,
+    notes: object = None,
+    sha256: object = None,
+) -> PackageFields:
     """Validate everything but the bytes; called before and after the upload."""
     if kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}", field="kind")
     parse_version(version)
     applies = applies_to.strip() if isinstance(applies_to, str) and applies_to.strip() else None
     if kind == "installer" and applies:
-        raise ValidationError("an installer installs from scratch; leave applies_to empty",
-                              field="applies_to")
+        raise ValidationError(
+            "an installer installs from scratch; leave applies_to empty", field="applies_to"
+        )
     if kind != "installer":
         if applies is None:
-            raise ValidationError(f"a {kind} needs applies_to, like >=8.0,<8.0.3",
-                                  field="applies_to")
+            raise ValidationError(
+                f"a {kind} needs applies_to, like >=8.0,<8.0.3", field="applies_to"
+            )
         parse_range(applies)
-    if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
-        raise ValidationError(f"notes must be text of at most {MAX_NOTES} characters",
-                              field="notes")
     if sha256 not in (None, "") and (not isinstance(sha256, str) or not SHA256.match(sha256)):
         raise ValidationError("sha256 must be 64 hexadecimal characters", field="sha256")
     return PackageFields(
-        product=find_product(session, product), version=version, kind=kind,
-        filename=validate_filename(filename), applies_to=applies, notes=notes or "",
+        product=find_product(session, product),
+        version=version,
+        kind=kind,
+        filename=validate_filename(filename),
+        applies_to=applies,
+        notes=clean_text(notes, "notes", MAX_NOTES, multiline=True),
         sha256=sha256.lower() if sha256 else None,
     )
 
 
 def _ensure_new(session: Session, fields: PackageFields) -> None:
-    clash = session.scalars(select(Package.id).where(
-        Package.product_id == fields.product.id, Package.version == fields.version,
-        Package.kind == fields.kind, Package.filename == fields.filename)).first()
+    clash = session.scalars(
+        select(Package.id).where(
+            Package.product_id == fields.product.id,
+            Package.version == fields.version,
+            Package.kind == fields.kind,
+            Package.filename == fields.filename,
+        )
+    ).first()
     if clash:
-        raise Conflict(f"{fields.product.code} {fields.version} {fields.kind} "
-                       f"{fields.filename} is already published (package {clash})",
-                       code="duplicate_package")
+        raise Conflict(
+            f"{fields.product.code} {fields.version} {fields.kind} "
+            f"{fields.filename} is already published (package {clash})",
+            code="duplicate_package",
+        )
 
 
 def build_manifest(package: Package, product_code: str) -> bytes:
-    return canonical_json({
-        "type": "package", "id": package.id, "product": product_code,
-        "version": package.version, "kind": package.kind, "filename": package.filename,
-        "size": package.size, "sha256": package.sha256, "applies_to": package.applies_to,
-        "published_at": rfc3339(package.published_at),
-    })
+    return canonical_json(
+        {
+            "type": "package",
+            "id": package.id,
+            "product": product_code,
+            "version": package.version,
+            "kind": package.kind,
+            "filename": package.filename,
+            "size": package.size,
+            "sha256": package.sha256,
+            "applies_to": package.applies_to,
+            "published_at": rfc3339(package.published_at),
+        }
+    )
 
 
-def publish_package(session: Session, storage: ObjectStorage, signer: Signer, actor: Actor,
-                    fields: PackageFields, upload: BlobWriter) -> Package:
+def publish_package(
+    session: Session,
+    storage: ObjectStorage,
+    signer: Signer,
+    actor: Actor,
+    fields: PackageFields,
+    upload: BlobWriter,
+) -> Package:
     """Finish a streamed upload and publish it; the caller commits.
 
     `upload` has received all bytes. On any refusal here the temporary object is removed.
@@ -112,8 +153,11 @@ def publish_package(session: Session, storage: ObjectStorage, signer: Signer, ac
     digest = upload.hexdigest()
     try:
         if fields.sha256 and fields.sha256 != digest:
-            raise RuleViolation(f"the file's SHA-256 is {digest}, not the {fields.sha256} "
-                                "that was sent; nothing was published", code="checksum_mismatch")
+            raise RuleViolation(
+                f"the file's SHA-256 is {digest}, not the {fields.sha256} "
+                "that was sent; nothing was published",
+                code="checksum_mismatch",
+            )
         _ensure_new(session, fields)
         temp_key = upload.finish()
     except BaseException:
@@ -124,16 +168,33 @@ def publish_package(session: Session, storage: ObjectStorage, signer: Signer, ac
     return _record_package(session, signer, actor, fields, digest, upload.size, key)
 
 
-def _record_package(session: Session, signer: Signer, actor: Actor, fields: PackageFields,
-                    digest: str, size: int, key: str) -> Package:
+def _record_package(
+    session: Session,
+    signer: Signer,
+    actor: Actor,
+    fields: PackageFields,
+    digest: str,
+    size: int,
+    key: str,
+) -> Package:
     package = Package(
-        id=new_id(), product_id=fields.product.id, version=fields.version,
-        version_key=version_key(fields.version), line_key=line_key(fields.version),
-        kind=fields.kind, filename=fields.filename, size=size, sha256=digest,
-        storage_key=key, applies_to=fields.applies_to, notes=fields.notes,
+        id=new_id(),
+        product_id=fields.product.id,
+        version=fields.version,
+        version_key=version_key(fields.version),
+        line_key=line_key(fields.version),
+        kind=fields.kind,
+        filename=fields.filename,
+        size=size,
+        sha256=digest,
+        storage_key=key,
+        applies_to=fields.applies_to,
+        notes=fields.notes,
         published_at=utcnow().replace(microsecond=0),
-        published_by=actor.user.id if actor.user else None, kid=signer.kid,
-        manifest="", signature="",
+        published_by=actor.user.id if actor.user else None,
+        kid=signer.kid,
+        manifest="",
+        signature="",
     )
     manifest = build_manifest(package, fields.product.code)
     package.manifest = manifest.decode()
@@ -143,19 +204,35 @@ def _record_package(session: Session, signer: Signer, actor: Actor, fields: Pack
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict("this package was published concurrently", code="duplicate_package") from None
-    audit.record(session, actor, "package.publish", target_type="package", target_id=package.id,
-                 product=fields.product.code, version=fields.version, kind=fields.kind,
-                 sha256=digest, size=size)
+        raise Conflict(
+            "this package was published concurrently", code="duplicate_package"
+        ) from None
+    audit.record(
+        session,
+        actor,
+        "package.publish",
+        target_type="package",
+        target_id=package.id,
+        product=fields.product.code,
+        version=fields.version,
+        kind=fields.kind,
+        sha256=digest,
+        size=size,
+    )
     return package
 
 
 def yank_package(session: Session, actor: Actor, package: Package, reason: object) -> Package:
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
-        raise ValidationError("a yank needs a reason of 1-2000 characters", field="reason")
+    reason = clean_text(reason, "reason", 2000, required=True, multiline=True)
     if package.yanked:
         raise Conflict("the package is already yanked", code="already_yanked")
-    package.yanked, package.yank_reason, package.yanked_at = True, reason.strip(), utcnow()
-    audit.record(session, actor, "package.yank", target_type="package", target_id=package.id,
-                 reason=package.yank_reason)
+    package.yanked, package.yank_reason, package.yanked_at = True, reason, utcnow()
+    audit.record(
+        session,
+        actor,
+        "package.yank",
+        target_type="package",
+        target_id=package.id,
+        reason=package.yank_reason,
+    )
     return package

@@ -37,10 +37,16 @@ def products(actor):
 def packages(actor, code: str):
     session = get_session()
     version = request.args.get("version") or None
-    stmt = catalogue.listing_query(session, actor, code, kind=query_choice("kind", KINDS),
-                                   version=version)
-    rows, cursor = paginate(session, stmt, [Package.version_key, Package.id],
-                            parse_limit(request.args.get("limit")), request.args.get("cursor"))
+    stmt = catalogue.listing_query(
+        session, actor, code, kind=query_choice("kind", KINDS), version=version
+    )
+    rows, cursor = paginate(
+        session,
+        stmt,
+        [Package.version_key, Package.id],
+        parse_limit(request.args.get("limit")),
+        request.args.get("cursor"),
+    )
     return jsonify(page_json([catalogue.package_json(p) for p in rows], cursor))
 
 
@@ -73,11 +79,19 @@ def download(actor, package_id: str):
     storage = get_storage()
     url = None
     if current_app.config["DOWNLOAD_MODE"] == "redirect":
-        url = storage.presigned_url(package.storage_key, package.filename,
-                                    current_app.config["PRESIGN_SECONDS"])
-    audit.record(session, actor, "package.download", target_type="package",
-                 target_id=package.id, org_id=actor.org_id, redirect=url is not None,
-                 range=f"{span.start}+{span.length}" if span.partial else None)
+        url = storage.presigned_url(
+            package.storage_key, package.filename, current_app.config["PRESIGN_SECONDS"]
+        )
+    audit.record(
+        session,
+        actor,
+        "package.download",
+        target_type="package",
+        target_id=package.id,
+        org_id=actor.org_id,
+        redirect=url is not None,
+        range=f"{span.start}+{span.length}" if span.partial else None,
+    )
     session.commit()
     key, size, sha, filename = package.storage_key, package.size, package.sha256, package.filename
     release_session()  # a long download must not hold a database connection
@@ -92,10 +106,14 @@ def download(actor, package_id: str):
             raise FileNotFoundError(key)
     except FileNotFoundError:
         log.error("package %s: object %s is missing from the store", package_id, key)
-        raise StorageUnavailable("the package's bytes are missing from the object store; "
-                                 "the operators have been alerted", code="object_missing") from None
-    return file_response(request, size=size, etag=sha, filename=filename, chunks=chunks,
-                         path=path, span=span)
+        raise StorageUnavailable(
+            "the package's bytes are missing from the object store; "
+            "the operators have been alerted",
+            code="object_missing",
+        ) from None
+    return file_response(
+        request, size=size, etag=sha, filename=filename, chunks=chunks, path=path, span=span
+    )
 
 
 @bp.post("/packages")
@@ -119,9 +137,15 @@ def publish(actor):
         if upload is None:
             raise ValidationError("the upload needs a file field named 'file'", field="file")
         fields = services.check_fields(
-            session, product=form.get("product"), version=form.get("version"),
-            kind=form.get("kind"), filename=upload.filename, applies_to=form.get("applies_to"),
-            notes=form.get("notes"), sha256=form.get("sha256"))
+            session,
+            product=form.get("product"),
+            version=form.get("version"),
+            kind=form.get("kind"),
+            filename=upload.filename,
+            applies_to=form.get("applies_to"),
+            notes=form.get("notes"),
+            sha256=form.get("sha256"),
+        )
         signer = active_signer(session, get_key_source())
         package = services.publish_package(session, storage, signer, actor, fields, upload.stream)
         session.commit()
@@ -135,8 +159,13 @@ def publish(actor):
 
 def _parse_multipart(stream_factory):
     try:
-        return parse_form_data(request.environ, stream_factory=stream_factory, silent=False,
-                               max_form_memory_size=1024 * 1024, max_form_parts=50)
+        return parse_form_data(
+            request.environ,
+            stream_factory=stream_factory,
+            silent=False,
+            max_form_memory_size=1024 * 1024,
+            max_form_parts=50,
+        )
     except ValueError as exc:
         raise ValidationError(f"malformed multipart body: {exc}", code="invalid_upload") from None
 
@@ -146,8 +175,8 @@ def _parse_multipart(stream_factory):
 def yank(actor, package_id: str):
     body = json_body()
     session = get_session()
-    package = services.yank_package(session, actor, package_for(session, actor, package_id),
-                                    body.get("reason"))
+    package = services.yank_package(
+        session, actor, package_for(session, actor, package_id), body.get("reason")
+    )
     session.commit()
     return jsonify(catalogue.package_json(package, detail=True))
-

@@ -9,11 +9,36 @@ import pytest
 from ..conftest import cli_ok
 
 
-def grant(runner, org="acme", version="8.0", kind="subscription", expires="2099-12-31",
-          product="erp", modules="fin,hr,mfg", users="50"):
-    args = ["licenses", "grant", "--org", org, "--product", product, "--version", version,
-            "--modules", modules, "--users", users, "--kind", kind,
-            "--deployment", "private_cloud", "--starts", "2026-01-01"]
+def grant(
+    runner,
+    org="acme",
+    version="8.0",
+    kind="subscription",
+    expires="2099-12-31",
+    product="erp",
+    modules="fin,hr,mfg",
+    users="50",
+):
+    args = [
+        "licenses",
+        "grant",
+        "--org",
+        org,
+        "--product",
+        product,
+        "--version",
+        version,
+        "--modules",
+        modules,
+        "--users",
+        users,
+        "--kind",
+        kind,
+        "--deployment",
+        "private_cloud",
+        "--starts",
+        "2026-01-01",
+    ]
     if expires:
         args += ["--expires", expires]
     return cli_ok(runner, *args)
@@ -22,14 +47,25 @@ def grant(runner, org="acme", version="8.0", kind="subscription", expires="2099-
 @pytest.fixture
 def versions(client, world):
     """erp 8.0 and 9.0 installers and a 9.0.1 patch are published."""
-    for version, kind, applies in [("8.0", "installer", None), ("9.0", "installer", None),
-                                   ("9.0.1", "patch", ">=9.0,<9.0.1")]:
-        form = {"file": (io.BytesIO(version.encode()), f"erp-{version}.bin"),
-                "product": "erp", "version": version, "kind": kind}
+    for version, kind, applies in [
+        ("8.0", "installer", None),
+        ("9.0", "installer", None),
+        ("9.0.1", "patch", ">=9.0,<9.0.1"),
+    ]:
+        form = {
+            "file": (io.BytesIO(version.encode()), f"erp-{version}.bin"),
+            "product": "erp",
+            "version": version,
+            "kind": kind,
+        }
         if applies:
             form["applies_to"] = applies
-        answer = client.post("/api/v1/packages", data=form, content_type="multipart/form-data",
-                             headers=world.auth("pub@vendor.test"))
+        answer = client.post(
+            "/api/v1/packages",
+            data=form,
+            content_type="multipart/form-data",
+            headers=world.auth("pub@vendor.test"),
+        )
         assert answer.status_code == 201
 
 
@@ -40,9 +76,11 @@ def source(runner, versions):
 
 
 def submit(client, world, license_id, target="9.0", who="am@vendor.test", **extra):
-    return client.post("/api/v1/license-requests",
-                       json={"license_id": license_id, "target_version": target, **extra},
-                       headers=world.auth(who))
+    return client.post(
+        "/api/v1/license-requests",
+        json={"license_id": license_id, "target_version": target, **extra},
+        headers=world.auth(who),
+    )
 
 
 def submitted(client, world, license_id, **kwargs) -> dict:
@@ -52,5 +90,6 @@ def submitted(client, world, license_id, **kwargs) -> dict:
 
 
 def decide(client, world, request_id, action, who="appr@vendor.test", **body):
-    return client.post(f"/api/v1/license-requests/{request_id}/{action}", json=body,
-                       headers=world.auth(who))
+    return client.post(
+        f"/api/v1/license-requests/{request_id}/{action}", json=body, headers=world.auth(who)
+    )

@@ -15,8 +15,9 @@ from .conftest import submitted
 THREADS = 20
 
 
-def test_twenty_concurrent_approvals_issue_exactly_one_license(app, client, world, source,
-                                                                live_server):
+def test_twenty_concurrent_approvals_issue_exactly_one_license(
+    app, client, world, source, live_server
+):
     request = submitted(client, world, source)
     approvers = ["appr@vendor.test", "appr2@vendor.test", "admin@vendor.test"]
     barrier = threading.Barrier(THREADS)
@@ -25,8 +26,12 @@ def test_twenty_concurrent_approvals_issue_exactly_one_license(app, client, worl
     def approve(index: int) -> None:
         headers = world.auth(approvers[index % len(approvers)])
         barrier.wait()
-        answer = requests.post(f"{live_server.url}/api/v1/license-requests/{request['id']}/approve",
-                               json={}, headers=headers, timeout=120)
+        answer = requests.post(
+            f"{live_server.url}/api/v1/license-requests/{request['id']}/approve",
+            json={},
+            headers=headers,
+            timeout=120,
+        )
         code = answer.json().get("error", {}).get("code", "ok")
         statuses.append((answer.status_code, code))
 

@@ -16,17 +16,34 @@ def app_config(app_config, storage_url):
     return dict(app_config, STORAGE_URL=storage_url)
 
 
-def publish(client, world, data: bytes, *, version="8.0.1", kind="patch",
-            applies_to=">=8.0,<8.0.1", filename="fix.bin", product="erp", notes="Fixes",
-            sha256=None, who="pub@vendor.test"):
-    form = {"file": (io.BytesIO(data), filename), "product": product, "version": version,
-            "kind": kind, "notes": notes}
+def publish(
+    client,
+    world,
+    data: bytes,
+    *,
+    version="8.0.1",
+    kind="patch",
+    applies_to=">=8.0,<8.0.1",
+    filename="fix.bin",
+    product="erp",
+    notes="Fixes",
+    sha256=None,
+    who="pub@vendor.test",
+):
+    form = {
+        "file": (io.BytesIO(data), filename),
+        "product": product,
+        "version": version,
+        "kind": kind,
+        "notes": notes,
+    }
     if applies_to is not None:
         form["applies_to"] = applies_to
     if sha256:
         form["sha256"] = sha256
-    return client.post("/api/v1/packages", data=form, content_type="multipart/form-data",
-                       headers=world.auth(who))
+    return client.post(
+        "/api/v1/packages", data=form, content_type="multipart/form-data", headers=world.auth(who)
+    )
 
 
 def published(client, world, data: bytes, **fields) -> dict:
@@ -36,9 +53,26 @@ def published(client, world, data: bytes, **fields) -> dict:
 
 
 def grant(runner, org, version, product="erp", kind="subscription", expires="2099-12-31"):
-    args = ["licenses", "grant", "--org", org, "--product", product, "--version", version,
-            "--modules", "fin,hr", "--users", "25", "--kind", kind, "--deployment",
-            "on_premises", "--starts", "2026-01-01"]
+    args = [
+        "licenses",
+        "grant",
+        "--org",
+        org,
+        "--product",
+        product,
+        "--version",
+        version,
+        "--modules",
+        "fin,hr",
+        "--users",
+        "25",
+        "--kind",
+        kind,
+        "--deployment",
+        "on_premises",
+        "--starts",
+        "2026-01-01",
+    ]
     if expires:
         args += ["--expires", expires]
     return cli_ok(runner, *args)

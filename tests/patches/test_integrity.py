@@ -30,8 +30,9 @@ def _tamper(app, key: str, backend: str, s3_endpoint: str) -> None:
         client.put_object(Bucket=storage.bucket, Key=full, Body=bytes(data))
 
 
-def test_storage_verify_reports_a_flipped_bit(app, client, runner, world, payload, backend,
-                                              s3_endpoint):
+def test_storage_verify_reports_a_flipped_bit(
+    app, client, runner, world, payload, backend, s3_endpoint
+):
     body = published(client, world, payload)
     clean = runner.invoke(args=["storage", "verify"])
     assert clean.exit_code == 0 and "1 objects checked, 0 damaged" in clean.output
@@ -63,8 +64,9 @@ def test_sweep_finds_and_deletes_only_unreferenced_objects(app, client, runner, 
     deleted = runner.invoke(args=["storage", "sweep", "--delete", "--older-than", "0"])
     assert f"deleted: {leftover}" in deleted.output
     assert not storage.exists(leftover) and storage.exists(blob_key(body["sha256"]))
-    download = client.get(f"/api/v1/packages/{body['id']}/download",
-                          headers=world.auth("pub@vendor.test"))
+    download = client.get(
+        f"/api/v1/packages/{body['id']}/download", headers=world.auth("pub@vendor.test")
+    )
     assert download.data == payload
 
 
@@ -84,8 +86,9 @@ def test_s3_going_away_mid_upload_leaves_no_package_and_sweep_finds_the_rest(app
         if sent == size // 2:
             server.stop()
 
-    upload = MultipartUpload(size, {"product": "erp", "version": "9.0", "kind": "installer"},
-                             during=stop_s3_halfway)
+    upload = MultipartUpload(
+        size, {"product": "erp", "version": "9.0", "kind": "installer"}, during=stop_s3_halfway
+    )
     live = LiveServer(app)
     try:
         status, body = upload.post(live.url, world.auth("pub@vendor.test"))
@@ -99,8 +102,9 @@ def test_s3_going_away_mid_upload_leaves_no_package_and_sweep_finds_the_rest(app
         client = app.test_client()
         listing = client.get("/api/v1/products/erp/packages", headers=world.auth("pub@vendor.test"))
         assert listing.get_json()["items"] == []
-        sweep = app.test_cli_runner().invoke(args=["storage", "sweep", "--older-than", "0",
-                                                   "--delete"])
+        sweep = app.test_cli_runner().invoke(
+            args=["storage", "sweep", "--older-than", "0", "--delete"]
+        )
         assert "multipart upload: uploads/" in sweep.output, sweep.output
         fresh = create_app(config).extensions["distro.storage"]
         assert fresh.abort_stale_multipart(timedelta(0), dry_run=True) == []

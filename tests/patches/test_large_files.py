@@ -58,8 +58,9 @@ def test_one_gib_upload_and_download_keep_memory_bounded(gunicorn, world):
     url, server = gunicorn
     headers = world.auth("pub@vendor.test")
     requests.get(f"{url}/api/v1/products", headers=headers, timeout=10)  # warm the worker
-    upload = MultipartUpload(GIB, {"product": "erp", "version": "9.0", "kind": "installer"},
-                             byte=b"\xa5")
+    upload = MultipartUpload(
+        GIB, {"product": "erp", "version": "9.0", "kind": "installer"}, byte=b"\xa5"
+    )
     with PeakRss(server.pid) as during_upload:
         status, body = upload.post(url, headers)
     assert status == 201, body
@@ -72,13 +73,20 @@ def test_one_gib_upload_and_download_keep_memory_bounded(gunicorn, world):
 
     received = hashlib.sha256()
     with PeakRss(server.pid) as during_download:
-        with requests.get(f"{url}/api/v1/packages/{body['id']}/download", headers=headers,
-                          stream=True, timeout=600) as answer:
+        with requests.get(
+            f"{url}/api/v1/packages/{body['id']}/download",
+            headers=headers,
+            stream=True,
+            timeout=600,
+        ) as answer:
             assert answer.status_code == 200
             for chunk in answer.iter_content(1024 * 1024):
                 received.update(chunk)
     assert received.hexdigest() == body["sha256"]
-    print(f"RSS growth: upload {during_upload.growth >> 20} MiB, "
-          f"download {during_download.growth >> 20} MiB")
+    print(
+        f"RSS growth: upload {during_upload.growth >> 20} MiB, "
+        f"download {during_download.growth >> 20} MiB"
+    )
     assert during_download.growth < LIMIT, (
-        f"download grew RSS by {during_download.growth >> 20} MiB")
+        f"download grew RSS by {during_download.growth >> 20} MiB"
+    )

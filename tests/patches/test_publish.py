@@ -20,9 +20,17 @@ def test_publish_returns_signed_metadata(client, world, payload):
     body = published(client, world, payload, sha256=sha(payload))
     manifest = json.loads(body["manifest"])
     assert manifest == {
-        "type": "package", "id": body["id"], "product": "erp", "version": "8.0.1",
-        "kind": "patch", "filename": "fix.bin", "size": len(payload), "sha256": sha(payload),
-        "applies_to": ">=8.0,<8.0.1", "published_at": body["published_at"]}
+        "type": "package",
+        "id": body["id"],
+        "product": "erp",
+        "version": "8.0.1",
+        "kind": "patch",
+        "filename": "fix.bin",
+        "size": len(payload),
+        "sha256": sha(payload),
+        "applies_to": ">=8.0,<8.0.1",
+        "published_at": body["published_at"],
+    }
     assert body["manifest"] == json.dumps(manifest, sort_keys=True, separators=(",", ":"))
     keys = client.get("/api/v1/keys").get_json()["items"]
     assert body["kid"] in [k["kid"] for k in keys]
@@ -35,8 +43,19 @@ def test_manifest_verifies_with_the_openssl_binary(client, world, payload, tmp_p
     (tmp_path / "key.pem").write_text(key)
     (tmp_path / "manifest.json").write_bytes(body["manifest"].encode())
     (tmp_path / "manifest.sig").write_bytes(base64.b64decode(body["signature"]))
-    command = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "key.pem", "-rawin",
-               "-in", "manifest.json", "-sigfile", "manifest.sig"]
+    command = [
+        "openssl",
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        "key.pem",
+        "-rawin",
+        "-in",
+        "manifest.json",
+        "-sigfile",
+        "manifest.sig",
+    ]
     ok = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert ok.returncode == 0 and "Signature Verified Successfully" in ok.stdout
     (tmp_path / "manifest.json").write_bytes(body["manifest"].replace("8.0.1", "8.0.9").encode())
@@ -65,14 +84,20 @@ def test_objects_are_keyed_by_content_not_by_name(app, client, world, payload):
     assert keys == [blob_key(sha(payload))]
 
 
-@pytest.mark.parametrize("field,value,code", [
-    ("version", "8.x", "invalid_version"), ("version", "1.2.3.4.5", "invalid_version"),
-    ("kind", "hotfix", "invalid_input"), ("applies_to", "~8.0", "invalid_range"),
-    ("applies_to", None, "invalid_input"), ("filename", "../evil.bin", "invalid_filename"),
-    ("filename", "a\x00b", "invalid_filename"), ("sha256", "xyz", "invalid_input"),
-])
-def test_invalid_fields_are_400_and_keep_nothing(app, client, world, payload, field, value,
-                                                 code):
+@pytest.mark.parametrize(
+    "field,value,code",
+    [
+        ("version", "8.x", "invalid_version"),
+        ("version", "1.2.3.4.5", "invalid_version"),
+        ("kind", "hotfix", "invalid_input"),
+        ("applies_to", "~8.0", "invalid_range"),
+        ("applies_to", None, "invalid_input"),
+        ("filename", "../evil.bin", "invalid_filename"),
+        ("filename", "a\x00b", "invalid_filename"),
+        ("sha256", "xyz", "invalid_input"),
+    ],
+)
+def test_invalid_fields_are_400_and_keep_nothing(app, client, world, payload, field, value, code):
     answer = publish(client, world, payload, **{field: value})
     assert answer.status_code == 400, answer.get_json()
     assert answer.get_json()["error"]["code"] == code
@@ -87,8 +112,12 @@ def test_unknown_product_is_404(client, world, payload):
 def test_installer_must_not_name_applies_to(client, world, payload):
     answer = publish(client, world, payload, kind="installer", applies_to=">=8.0")
     assert answer.status_code == 400
-    assert published(client, world, payload, kind="installer", applies_to=None,
-                     version="9.0")["applies_to"] is None
+    assert (
+        published(client, world, payload, kind="installer", applies_to=None, version="9.0")[
+            "applies_to"
+        ]
+        is None
+    )
 
 
 def test_upload_over_the_limit_is_413_and_keeps_nothing(app, client, world):
@@ -99,35 +128,60 @@ def test_upload_over_the_limit_is_413_and_keeps_nothing(app, client, world):
     assert list(app.extensions["distro.storage"].list_objects()) == []
 
 
-@pytest.mark.parametrize("who", ["it@acme.test", "am@vendor.test", "appr@vendor.test",
-                                 "installer@acme"])
+@pytest.mark.parametrize(
+    "who", ["it@acme.test", "am@vendor.test", "appr@vendor.test", "installer@acme"]
+)
 def test_only_publishers_publish(client, world, payload, who):
     assert publish(client, world, payload, who=who).status_code == 403
 
 
 def test_not_multipart_is_400(client, world):
-    answer = client.post("/api/v1/packages", json={"product": "erp"},
-                         headers=world.auth("pub@vendor.test"))
+    answer = client.post(
+        "/api/v1/packages", json={"product": "erp"}, headers=world.auth("pub@vendor.test")
+    )
     assert answer.status_code == 400
     assert answer.get_json()["error"]["code"] == "invalid_upload"
 
 
 def test_publish_is_audited(client, world, payload):
     body = published(client, world, payload)
-    events = client.get("/api/v1/audit?action=package.publish",
-                        headers=world.auth("admin@vendor.test")).get_json()["items"]
+    events = client.get(
+        "/api/v1/audit?action=package.publish", headers=world.auth("admin@vendor.test")
+    ).get_json()["items"]
     assert [(e["target_id"], e["actor"]) for e in events] == [(body["id"], "pub@vendor.test")]
 
 
 def test_cli_publish_matches_api_rules(runner, tmp_path, world):
     path = tmp_path / "setup.bin"
     path.write_bytes(b"installer bytes")
-    result = runner.invoke(args=["packages", "publish", str(path), "--product", "erp",
-                                 "--version", "9.0", "--kind", "installer"])
+    result = runner.invoke(
+        args=[
+            "packages",
+            "publish",
+            str(path),
+            "--product",
+            "erp",
+            "--version",
+            "9.0",
+            "--kind",
+            "installer",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert len(result.output.strip().splitlines()[-1]) == 32
-    bad = runner.invoke(args=["packages", "publish", str(path), "--product", "erp",
-                              "--version", "9.0", "--kind", "patch"])
+    bad = runner.invoke(
+        args=[
+            "packages",
+            "publish",
+            str(path),
+            "--product",
+            "erp",
+            "--version",
+            "9.0",
+            "--kind",
+            "patch",
+        ]
+    )
     assert bad.exit_code == 1
     assert "needs applies_to" in bad.output
 
