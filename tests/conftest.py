@@ -327,7 +327,7 @@ class Gunicorn:
     """`gunicorn wsgi:app` with the shipped config, started as a separate process on a
     free loopback port, configured only through DISTRO_* variables."""
 
-    def __init__(self, config: dict, workers: int = 2, **extra_env):
+    def __init__(self, config: dict, workers: int = 2, log_path: Path | None = None, **extra_env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(
@@ -350,13 +350,13 @@ class Gunicorn:
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--access-logfile",
-                "/dev/null",
+                str(log_path or "/dev/null"),
                 "wsgi:app",
             ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log_path.open("ab") if log_path else subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
