@@ -30,7 +30,7 @@ def test_no_secret_appears_anywhere(app, app_config, client, world, runner, capl
     log_path = tmp_path / "gunicorn.log"
     server = Gunicorn(app_config, workers=1, log_path=log_path)
     try:
-        for name, headers in world.headers.items():
+        for headers in world.headers.values():
             for path in ("/api/v1/products", "/api/v1/tokens", "/api/v1/licenses"):
                 responses.append(requests.get(server.url + path, headers=headers, timeout=10).text)
         broken = world.secrets["it@acme.test"][:-3] + "xyz"
@@ -104,7 +104,7 @@ def test_no_secret_appears_anywhere(app, app_config, client, world, runner, capl
     ]
     with db_session(app) as session:
         audit = [
-            json.dumps({"details": e.details, "email": e.actor_email})
+            json.dumps({"action": e.action, "details": e.details, "email": e.actor_email})
             for e in session.scalars(select(AuditEvent))
         ]
     haystacks = {
