@@ -133,7 +133,7 @@ class LocalWriter(_Hashing):
 
 
 def _local_error(exc: OSError) -> DistroError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return InsufficientStorage("the object store is full; nothing was published")
     return StorageUnavailable(f"the object store failed: {exc.strerror}")
 
