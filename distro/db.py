@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from .config import relative_sqlite_url
+
+
+READS_AUTOCOMMIT = "distro_reads_autocommit"
 
 
 class Base(DeclarativeBase):
@@ -43,7 +46,8 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if not conn.get_execution_options().get(READS_AUTOCOMMIT):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -61,13 +65,18 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["distro.engine"] = engine
     app.extensions["distro.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["distro.read_sessionmaker"] = sessionmaker(
+        engine.execution_options(**{READS_AUTOCOMMIT: True}), expire_on_commit=False
+    )
     app.teardown_appcontext(close_session)
 
 
 def get_session() -> Session:
-    """The session of the current request or CLI command."""
+    """The session of the current request or CLI command (see `make_engine` for GETs)."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["distro.sessionmaker"]()
+        reading = has_request_context() and request.method in ("GET", "HEAD")
+        kind = "distro.read_sessionmaker" if reading else "distro.sessionmaker"
+        g.db_session = current_app.extensions[kind]()
     return g.db_session
 
 

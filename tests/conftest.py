@@ -330,8 +330,7 @@ class Gunicorn:
     def __init__(self, config: dict, workers: int = 2, log_path: Path | None = None, **extra_env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(
-            os.environ,
+        settings = dict(
             DISTRO_DATABASE_URL=config["DATABASE_URL"],
             DISTRO_STORAGE_URL=config["STORAGE_URL"],
             DISTRO_S3_ENDPOINT_URL=config["S3_ENDPOINT_URL"],
@@ -340,6 +339,7 @@ class Gunicorn:
             DISTRO_WORKERS=str(workers),
             **extra_env,
         )
+        env = {**os.environ, **{k: v for k, v in settings.items() if v is not None}}
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -1,0 +1,151 @@
+"""Shared pieces of the benchmarks: a seeded distro under gunicorn, a separate S3 server,
+curl-based transfer timing and percentile helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import requests
+
+from distro import create_app
+from distro.keys import KeySource, ensure_signing_key
+from distro.schema import upgrade
+from tests.conftest import Gunicorn, free_port, seed_world
+
+MIB = 1024 * 1024
+SIZE = int(os.environ.get("BENCH_SIZE_MB", "1024")) * MIB
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@dataclass
+class Row:
+    name: str
+    ours: float
+    baseline: float
+    unit: str
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else float("nan")
+
+
+@contextmanager
+def s3_server():
+    """moto's S3 server in its own process, so it does not share our interpreter."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(url, timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait()
+
+
+@contextmanager
+def distro_service(storage: str = "local", workers: int = 2, s3_endpoint: str | None = None, **env):
+    """A migrated, seeded distro (SQLite) under gunicorn; yields (server, world, config, app)
+    where `server.url` is its address and `server.process` the gunicorn master."""
+    work = Path(tempfile.mkdtemp(prefix="distro-bench-"))
+    config = {
+        "DATABASE_URL": f"sqlite:///{work}/distro.db",
+        "STORAGE_URL": (work / "objects").as_uri(),
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_REGION": "us-east-1",
+        "SIGNING_KEYS_DIR": str(work / "keys"),
+        "SECRET_KEY": "bench",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    }
+    if storage == "s3":
+        bucket = f"bench-{os.getpid()}-{int(time.time())}"
+        boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
+        config["STORAGE_URL"] = f"s3://{bucket}"
+    app = create_app(config)
+    with app.app_context():
+        upgrade(app.extensions["distro.engine"])
+        session = app.extensions["distro.sessionmaker"]()
+        ensure_signing_key(session, KeySource.from_config(app.config))
+        session.commit()
+        session.close()
+    world = seed_world(app.test_cli_runner())
+    server = Gunicorn(config, workers=workers, **env)
+    try:
+        yield server, world, config, app
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def curl_seconds(url: str, headers: dict | None = None, follow: bool = False) -> float:
+    """Wall time of one download to /dev/null by curl (same client for every side)."""
+    args = ["curl", "-sS", "-o", "/dev/null", "-w", "%{time_total} %{http_code}", url]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
+    if follow:
+        args.append("-L")
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout.split()
+    if out[1] not in ("200", "206"):
+        raise RuntimeError(f"{url} answered {out[1]}")
+    return float(out[0])
+
+
+def best_of(runs: int, measure) -> float:
+    """The fastest of a few runs: the least disturbed by the shared machine."""
+    return min(measure() for _ in range(runs))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def make_file(path: Path, size: int) -> Path:
+    block = os.urandom(MIB)
+    with path.open("wb") as out:
+        for _ in range(size // MIB):
+            out.write(block)
+        out.write(block[: size % MIB])
+    return path
+
+
+def save(name: str, rows: list[Row]) -> None:
+    folder = Path(__file__).parent / "results"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps([r.__dict__ for r in rows], indent=2))
+
+
+def print_rows(rows: list[Row]) -> None:
+    for row in rows:
+        print(
+            f"{row.name:<52} {row.ours:>12.2f} {row.baseline:>12.2f} {row.unit:<10} "
+            f"{row.ratio:>6.2f}  {row.note}",
+            flush=True,
+        )
