@@ -51,9 +51,11 @@ def register_proxy(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Database, object store, keys, login, CSRF and rate limiting."""
-    from . import auth, db, limits, passwords, resources
+    from . import auth, db, headers, i18n, limits, passwords, resources
 
     passwords.init_app(app)
+    headers.init_app(app)
+    i18n.init_app(app)
     db.init_app(app)
     resources.init_app(app)
     auth.init_app(app)
@@ -62,11 +64,22 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature; the API ones live under /api/v1."""
-    from . import api, health, web
+    from . import admin_pages, api, health, web
+    from .licenses import pages as license_pages
     from .licenses import views as license_views
+    from .patches import pages as package_pages
     from .patches import views as package_views
 
-    for blueprint in (health.bp, web.bp, api.bp, package_views.bp, license_views.bp):
+    for blueprint in (
+        health.bp,
+        web.bp,
+        api.bp,
+        package_views.bp,
+        license_views.bp,
+        package_pages.bp,
+        license_pages.bp,
+        admin_pages.bp,
+    ):
         app.register_blueprint(blueprint)
 
 

@@ -1,27 +1,44 @@
-"""Web pages for people: login, logout and the home page."""
+"""Web pages every user has: login, logout, the start page, language and tokens."""
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange
 
-from . import accounts, audit
+from . import accounts, audit, tokens
 from .audit import Actor
 from .db import get_session
+from .errors import DistroError
+from .i18n import COOKIE, LANGUAGES
 from .limits import limiter
-from .models import User
+from .models import ApiToken, User
+from .pagekit import ButtonForm, page_access, show_error
 from .passwords import password_matches
 
 bp = Blueprint("web", __name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    expires_days = IntegerField(
+        _l("Valid for (days)"),
+        default=tokens.DEFAULT_DAYS,
+        validators=[NumberRange(1, tokens.MAX_DAYS)],
+    )
+    installer = BooleanField(_l("Installer token (download only)"), default=True)
 
 
 def _login_limit() -> str:
@@ -29,7 +46,11 @@ def _login_limit() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    error_message="Too many login attempts; wait a minute and try again.",
+)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -39,24 +60,21 @@ def login():
         if accounts.EMAIL.match(email):
             user = session.scalars(select(User).where(User.email == email)).first()
         ok = password_matches(user.password_hash if user else None, form.password.data)
-        actor = Actor(user=user if ok else None, ip=request.remote_addr)
         if ok and user.disabled:
             audit.record(
                 session,
-                actor,
+                Actor(user=user, ip=request.remote_addr),
                 "login.refused",
                 target_type="user",
                 target_id=user.id,
-                email=email,
                 reason="disabled",
             )
-            session.commit()
-            form.email.errors.append("This account is disabled. Ask your administrator.")
+            form.email.errors.append(_("This account is disabled. Ask your administrator."))
         elif ok:
             login_user(user)
             audit.record(
                 session,
-                actor,
+                Actor(user=user, ip=request.remote_addr),
                 "login.success",
                 target_type="user",
                 target_id=user.id,
@@ -71,8 +89,8 @@ def login():
                 "login.failure",
                 email=email[:254].replace("\x00", ""),
             )
-            session.commit()
-            form.password.errors.append("Wrong e-mail or password.")
+            form.password.errors.append(_("Wrong e-mail or password."))
+        session.commit()
     status = 400 if request.method == "POST" else 200
     return render_template("login.html", form=form), status
 
@@ -81,7 +99,7 @@ def login():
 @login_required
 def logout():
     logout_user()
-    flash("You are logged out.")
+    flash(_("You are logged out."))
     return redirect(url_for("web.login"))
 
 
@@ -89,3 +107,58 @@ def logout():
 @login_required
 def index():
     return render_template("index.html", user=current_user)
+
+
+@bp.get("/lang/<code>")
+def language(code: str):
+    """Remember the chosen language in a cookie and go back to the page."""
+    target = request.args.get("next", "/")
+    if urlparse(target).netloc or not target.startswith("/"):
+        target = "/"
+    response = redirect(target)
+    if code in LANGUAGES:
+        response.set_cookie(
+            COOKIE,
+            code,
+            max_age=365 * 86400,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+@bp.route("/tokens", methods=["GET", "POST"], endpoint="tokens")
+@page_access()
+def tokens_page(actor):
+    session, form, secret = get_session(), TokenForm(), None
+    if form.validate_on_submit():
+        try:
+            installer = form.installer.data and actor.user.org_id is not None
+            _token, secret = tokens.create_token(
+                session,
+                actor,
+                actor.user,
+                name=form.name.data,
+                installer=installer,
+                expires_days=form.expires_days.data,
+            )
+            session.commit()
+        except DistroError as exc:
+            show_error(form, exc)
+    rows = session.scalars(tokens.visible_tokens(actor).order_by(ApiToken.created_at.desc())).all()
+    return render_template("tokens.html", form=form, rows=rows, secret=secret, button=ButtonForm())
+
+
+@bp.post("/tokens/<token_id>/revoke")
+@page_access()
+def revoke(actor, token_id: str):
+    if ButtonForm().validate_on_submit():
+        session = get_session()
+        try:
+            tokens.revoke_token(session, actor, token_id)
+            session.commit()
+            flash(_("The token is revoked."))
+        except DistroError as exc:
+            show_error(None, exc)
+    return redirect(url_for("web.tokens"))

@@ -6,6 +6,18 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work
+# offline); Noto CJK makes Chinese pages render in screenshots.
+if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  else
+    echo "error: install chromium and fonts-noto-cjk (sudo apt-get install chromium fonts-noto-cjk)" >&2
+    exit 1
+  fi
+fi
+
 echo "== test suite on SQLite =="
 start=$SECONDS
 pytest "$@"

@@ -19,13 +19,41 @@ from .conftest import Gunicorn, MultipartUpload, cli_ok, make_app, seed_world
 
 
 def _grant_and_publish(runner, tmp_path) -> str:
-    cli_ok(runner, "licenses", "grant", "--org", "acme", "--product", "erp", "--version", "9.0",
-           "--modules", "fin", "--users", "5", "--kind", "perpetual", "--deployment",
-           "on_premises", "--starts", "2026-01-01")
+    cli_ok(
+        runner,
+        "licenses",
+        "grant",
+        "--org",
+        "acme",
+        "--product",
+        "erp",
+        "--version",
+        "9.0",
+        "--modules",
+        "fin",
+        "--users",
+        "5",
+        "--kind",
+        "perpetual",
+        "--deployment",
+        "on_premises",
+        "--starts",
+        "2026-01-01",
+    )
     path = tmp_path / "setup.bin"
     path.write_bytes(os.urandom(100_000))
-    return cli_ok(runner, "packages", "publish", str(path), "--product", "erp", "--version",
-                  "9.0", "--kind", "installer")
+    return cli_ok(
+        runner,
+        "packages",
+        "publish",
+        str(path),
+        "--product",
+        "erp",
+        "--version",
+        "9.0",
+        "--kind",
+        "installer",
+    )
 
 
 def test_store_down_during_download_is_a_503_envelope(app_config, tmp_path):
@@ -39,8 +67,9 @@ def test_store_down_during_download_is_a_503_envelope(app_config, tmp_path):
     world = seed_world(runner)
     package = _grant_and_publish(runner, tmp_path)
     server.stop()
-    answer = app.test_client().get(f"/api/v1/packages/{package}/download",
-                                   headers=world.auth("installer@acme"))
+    answer = app.test_client().get(
+        f"/api/v1/packages/{package}/download", headers=world.auth("installer@acme")
+    )
     assert answer.status_code == 503
     assert answer.get_json()["error"]["code"] == "storage_unavailable"
     ready = app.test_client().get("/readyz")
@@ -58,15 +87,19 @@ def test_worker_killed_mid_upload_leaves_nothing_visible(app, app_config, world,
                 os.kill(worker.pid, signal.SIGKILL)
                 time.sleep(0.5)
 
-        upload = MultipartUpload(size, {"product": "erp", "version": "9.0", "kind": "installer"},
-                                 during=kill_halfway)
+        upload = MultipartUpload(
+            size, {"product": "erp", "version": "9.0", "kind": "installer"}, during=kill_halfway
+        )
         try:
             status, _ = upload.post(server.url, world.auth("pub@vendor.test"))
         except (ConnectionError, OSError):
             status = None
         assert status in (None, 500, 502)
-        listing = requests.get(f"{server.url}/api/v1/products/erp/packages",
-                               headers=world.auth("pub@vendor.test"), timeout=30)
+        listing = requests.get(
+            f"{server.url}/api/v1/products/erp/packages",
+            headers=world.auth("pub@vendor.test"),
+            timeout=30,
+        )
         assert listing.status_code == 200 and listing.json()["items"] == []
     finally:
         server.stop()
@@ -77,16 +110,21 @@ def test_worker_killed_mid_upload_leaves_nothing_visible(app, app_config, world,
 
 
 def test_full_disk_in_the_local_store_is_507_and_nothing_visible(app, client, world):
-    body = MultipartUpload(8 * 1024 * 1024, {"product": "erp", "version": "9.0",
-                                              "kind": "installer"})
+    body = MultipartUpload(
+        8 * 1024 * 1024, {"product": "erp", "version": "9.0", "kind": "installer"}
+    )
     data = b"".join(body.chunks())
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     # Every file this process writes is capped at 4 MiB: the upload cannot fit, the
     # database (a few hundred KiB) still can.
     resource.setrlimit(resource.RLIMIT_FSIZE, (4 * 1024 * 1024, hard))
     try:
-        answer = client.post("/api/v1/packages", data=data, content_type=body.content_type,
-                             headers=world.auth("pub@vendor.test"))
+        answer = client.post(
+            "/api/v1/packages",
+            data=data,
+            content_type=body.content_type,
+            headers=world.auth("pub@vendor.test"),
+        )
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     assert answer.status_code == 507
