@@ -14,7 +14,6 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from .config import relative_sqlite_url
 
-
 READS_AUTOCOMMIT = "distro_reads_autocommit"
 
 

@@ -37,3 +37,14 @@ def test_database_outage_on_an_api_call_is_a_503_envelope(app_config):
     )
     assert answer.status_code == 503
     assert answer.get_json()["error"]["code"] == "database_unavailable"
+
+
+def test_production_refuses_the_development_secret(app_config):
+    import pytest
+
+    from distro.config import DEV_SECRET_KEY, ConfigError
+
+    with pytest.raises(ConfigError, match="DISTRO_SECRET_KEY"):
+        create_app(dict(app_config, ENV="production", SECRET_KEY=DEV_SECRET_KEY))
+    hardened = create_app(dict(app_config, ENV="production", SECRET_KEY="a-long-random-secret"))
+    assert hardened.config["SESSION_COOKIE_SECURE"] is True
