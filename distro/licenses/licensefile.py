@@ -46,15 +46,30 @@ def decode(text: str) -> tuple[dict, bytes, bytes]:
         raise ValidationError("not a license file: the BEGIN/END LICENSE FILE lines are missing")
     if any(len(line) > 64 for line in lines[1:-1]):
         raise ValidationError("not a license file: a line is longer than 64 characters")
+    body = "".join(lines[1:-1])
     try:
-        envelope = json.loads(base64.b64decode("".join(lines[1:-1]), validate=True))
+        raw = base64.b64decode(body, validate=True)
+        envelope = json.loads(raw)
         data = base64.b64decode(envelope["data"], validate=True)
         sig = base64.b64decode(envelope["sig"], validate=True)
         if envelope.get("alg") != "ed25519" or not isinstance(envelope.get("kid"), str):
             raise ValueError
+        # Base64 tolerates changes in its padding bits; re-encoding catches those, so
+        # that any changed character is refused, not only the ones that alter bytes.
+        if (
+            _b64(raw) != body
+            or _b64(data) != envelope["data"]
+            or _b64(sig) != envelope["sig"]
+            or canonical_json(envelope) != raw
+        ):
+            raise ValueError
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise ValidationError("the license file is damaged: its envelope cannot be read") from None
     return envelope, data, sig
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
 
 
 def verify_file(text: str, public_key: Ed25519PublicKey) -> dict:

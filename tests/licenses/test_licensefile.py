@@ -97,7 +97,7 @@ def test_any_one_character_change_fails_verification(runner, license_file, tmp_p
     _, text = license_file
     body_start = text.index("\n") + 1
     failures = 0
-    positions = range(body_start, len(text) - len("-----END LICENSE FILE-----\n"), 7)
+    positions = range(body_start, len(text) - len("-----END LICENSE FILE-----\n"))
     for position in positions:
         if text[position] == "\n":
             continue
@@ -115,7 +115,7 @@ def test_any_one_character_change_fails_verification(runner, license_file, tmp_p
         assert result.exit_code == 1, position
         assert result.output.startswith("error: ")
         failures += 1
-    assert failures > 50
+    assert failures > 500  # every character of the body
 
 
 def test_a_different_key_is_refused(runner, license_file, tmp_path):
