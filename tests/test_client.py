@@ -321,3 +321,62 @@ def test_python_api_refuses_an_unreachable_target(world, live_server, release, t
     assert [p["version"] for p in client.update_plan("erp", "8.0", "8.0.1")] == ["8.0.1"]
     with pytest.raises(FetchError, match="reaches 8.0.5"):
         client.update_plan("erp", "8.0", "8.0.5")
+
+
+class ForwardProxy:
+    """A plain HTTP forward proxy (absolute-URI GETs) that records what it relayed."""
+
+    def __init__(self):
+        import http.client
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        seen = self.seen = []
+
+        class Relay(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the stdlib's naming
+                target = urlsplit(self.path)
+                seen.append(self.path)
+                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("proxy-connection", "connection")
+                }
+                upstream.request(
+                    "GET",
+                    target.path + (f"?{target.query}" if target.query else ""),
+                    headers=headers,
+                )
+                answer = upstream.getresponse()
+                body = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_fetch_goes_through_the_proxy_named_in_the_environment(
+    runner, world, live_server, release, tmp_path, monkeypatch
+):
+    files, key = release
+    proxy = ForwardProxy()
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "")
+    dest = tmp_path / "d"
+    result = fetch(runner, live_server.url, world, dest, "--from", "8.0.1", "--key", str(key))
+    proxy.server.shutdown()
+    assert result.exit_code == 0, result.output
+    assert (dest / "erp-8.0.2.bin").read_bytes() == files["8.0.2"][1]
+    assert any(path.endswith("/download") for path in proxy.seen)
+    assert any("/updates?from=8.0.1" in path for path in proxy.seen)
