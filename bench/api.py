@@ -20,7 +20,7 @@ from distro.patches.models import Package
 from distro.patches.services import build_manifest
 from distro.resources import get_key_source
 from distro.versions import line_key, version_key
-from tests.conftest import cli_ok
+from tests.conftest import grant_license
 
 from .common import Row, distro_service, median, percentile, print_rows
 
@@ -117,26 +117,13 @@ def measure(total: int) -> dict:
         code, package_id = seed_catalogue(app, total)
         runner = app.test_cli_runner()
         for i in range(PRODUCTS):
-            cli_ok(
+            grant_license(
                 runner,
-                "licenses",
-                "grant",
-                "--org",
-                "acme",
-                "--product",
-                f"p{i:02d}",
-                "--version",
-                "99.0",
-                "--modules",
-                "m",
-                "--users",
-                "1",
-                "--kind",
-                "perpetual",
-                "--deployment",
-                "on_premises",
-                "--starts",
-                "2026-01-01",
+                product=f"p{i:02d}",
+                version="99.0",
+                modules="m",
+                users="1",
+                kind="perpetual",
             )
         headers = world.auth("installer@acme")
         for name, path in (

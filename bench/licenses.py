@@ -12,7 +12,7 @@ import time
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.conftest import cli_ok
+from tests.conftest import cli_ok, grant_license
 
 from .common import Row, distro_service, print_rows
 
@@ -48,29 +48,7 @@ def main() -> list[Row]:
             "installer",
         )
         sources = [
-            cli_ok(
-                runner,
-                "licenses",
-                "grant",
-                "--org",
-                "acme",
-                "--product",
-                "erp",
-                "--version",
-                "8.0",
-                "--modules",
-                "fin,hr",
-                "--users",
-                "10",
-                "--kind",
-                "subscription",
-                "--deployment",
-                "on_premises",
-                "--starts",
-                "2026-01-01",
-                "--expires",
-                "2099-01-01",
-            )
+            grant_license(runner, modules="fin,hr", users="10", expires="2099-01-01")
             for _ in range(REQUESTS)
         ]
         manager, approver = requests.Session(), requests.Session()

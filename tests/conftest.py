@@ -374,3 +374,42 @@ class Gunicorn:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def grant_license(
+    runner,
+    *,
+    org: str = "acme",
+    product: str = "erp",
+    version: str = "8.0",
+    modules: str = "fin",
+    users: int | str = 5,
+    kind: str = "subscription",
+    deployment: str = "on_premises",
+    starts: str = "2026-01-01",
+    expires: str | None = "2099-01-01",
+) -> str:
+    """`distro licenses grant`; a perpetual license gets no expiry. Returns the id."""
+    args = [
+        "licenses",
+        "grant",
+        "--org",
+        org,
+        "--product",
+        product,
+        "--version",
+        version,
+        "--modules",
+        modules,
+        "--users",
+        str(users),
+        "--kind",
+        kind,
+        "--deployment",
+        deployment,
+        "--starts",
+        starts,
+    ]
+    if kind == "subscription" and expires:
+        args += ["--expires", expires]
+    return cli_ok(runner, *args)

@@ -15,7 +15,7 @@ import pytest
 
 from distro.models import ApiToken
 
-from .conftest import cli_ok, db_session
+from .conftest import cli_ok, db_session, grant_license
 
 CALLERS = [
     "anon",
@@ -171,29 +171,7 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
 @pytest.fixture
 def ids(app, client, world, runner, tmp_path):
     """A package acme is entitled to, acme's license, a pending request and a token."""
-    license_id = cli_ok(
-        runner,
-        "licenses",
-        "grant",
-        "--org",
-        "acme",
-        "--product",
-        "erp",
-        "--version",
-        "8.0",
-        "--modules",
-        "fin",
-        "--users",
-        "5",
-        "--kind",
-        "subscription",
-        "--deployment",
-        "on_premises",
-        "--starts",
-        "2026-01-01",
-        "--expires",
-        "2099-01-01",
-    )
+    license_id = grant_license(runner, expires="2099-01-01")
     path = tmp_path / "p.bin"
     path.write_bytes(b"patch")
     package = cli_ok(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORD, cli_ok
+from .conftest import PASSWORD, cli_ok, grant_license
 
 
 def test_init_is_idempotent_and_creates_a_private_key(runner, app):
@@ -167,26 +167,8 @@ def test_password_can_come_from_stdin(runner, world, client):
 
 def test_orgs_assign_lets_the_manager_see_the_organisation(runner, world, client):
     cli_ok(runner, "orgs", "assign", "globex", "--account-manager", "am@vendor.test")
-    cli_ok(
-        runner,
-        "licenses",
-        "grant",
-        "--org",
-        "globex",
-        "--product",
-        "erp",
-        "--version",
-        "9.0",
-        "--modules",
-        "fin",
-        "--users",
-        "3",
-        "--kind",
-        "perpetual",
-        "--deployment",
-        "public_cloud",
-        "--starts",
-        "2026-01-01",
+    grant_license(
+        runner, org="globex", version="9.0", users="3", kind="perpetual", deployment="public_cloud"
     )
     listed = client.get("/api/v1/licenses", headers=world.auth("am@vendor.test")).get_json()
     assert [item["org"]["code"] for item in listed["items"]] == ["globex"]

@@ -14,7 +14,7 @@ import pytest
 from distro.client import DistroClient, FetchError, load_keys
 from distro.storage import blob_key
 
-from .conftest import LiveServer, cli_ok, make_app, seed_world
+from .conftest import LiveServer, cli_ok, grant_license, make_app, seed_world
 
 BIG = 12 * 1024 * 1024
 
@@ -27,27 +27,7 @@ def app_config(app_config, s3_bucket):
 @pytest.fixture
 def release(app, client, world, runner, tmp_path):
     """acme holds erp 8.0; 8.0.1, 8.0.2 (big) patches and a 9.0 installer exist."""
-    cli_ok(
-        runner,
-        "licenses",
-        "grant",
-        "--org",
-        "acme",
-        "--product",
-        "erp",
-        "--version",
-        "9.0",
-        "--modules",
-        "fin",
-        "--users",
-        "5",
-        "--kind",
-        "perpetual",
-        "--deployment",
-        "on_premises",
-        "--starts",
-        "2026-01-01",
-    )
+    grant_license(runner, version="9.0", kind="perpetual")
     files = {}
     for version, applies, size in [
         ("8.0.1", ">=8.0,<8.0.1", 1000),
@@ -262,27 +242,7 @@ def test_redirect_mode_is_followed(app_config, tmp_path):
     app = make_app(config)
     runner = app.test_cli_runner()
     world = seed_world(runner)
-    cli_ok(
-        runner,
-        "licenses",
-        "grant",
-        "--org",
-        "acme",
-        "--product",
-        "erp",
-        "--version",
-        "9.0",
-        "--modules",
-        "fin",
-        "--users",
-        "5",
-        "--kind",
-        "perpetual",
-        "--deployment",
-        "on_premises",
-        "--starts",
-        "2026-01-01",
-    )
+    grant_license(runner, version="9.0", kind="perpetual")
     payload = os.urandom(70_000)
     (tmp_path / "setup.bin").write_bytes(payload)
     cli_ok(

@@ -15,31 +15,11 @@ import psutil
 import requests
 from moto.server import ThreadedMotoServer
 
-from .conftest import Gunicorn, MultipartUpload, cli_ok, make_app, seed_world
+from .conftest import Gunicorn, MultipartUpload, cli_ok, grant_license, make_app, seed_world
 
 
 def _grant_and_publish(runner, tmp_path) -> str:
-    cli_ok(
-        runner,
-        "licenses",
-        "grant",
-        "--org",
-        "acme",
-        "--product",
-        "erp",
-        "--version",
-        "9.0",
-        "--modules",
-        "fin",
-        "--users",
-        "5",
-        "--kind",
-        "perpetual",
-        "--deployment",
-        "on_premises",
-        "--starts",
-        "2026-01-01",
-    )
+    grant_license(runner, version="9.0", kind="perpetual")
     path = tmp_path / "setup.bin"
     path.write_bytes(os.urandom(100_000))
     return cli_ok(

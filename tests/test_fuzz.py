@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import cli_ok
+from .conftest import cli_ok, grant_license
 
 EXAMPLES = os.environ.get("DISTRO_FUZZ_EXAMPLES", "8")
 ROLES = [
@@ -29,29 +29,7 @@ ROLES = [
 
 @pytest.fixture
 def catalogue(runner, world, tmp_path):
-    cli_ok(
-        runner,
-        "licenses",
-        "grant",
-        "--org",
-        "acme",
-        "--product",
-        "erp",
-        "--version",
-        "8.0",
-        "--modules",
-        "fin",
-        "--users",
-        "5",
-        "--kind",
-        "subscription",
-        "--deployment",
-        "on_premises",
-        "--starts",
-        "2026-01-01",
-        "--expires",
-        "2099-01-01",
-    )
+    grant_license(runner, expires="2099-01-01")
     path = tmp_path / "p.bin"
     path.write_bytes(b"patch bytes")
     cli_ok(

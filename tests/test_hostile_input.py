@@ -11,7 +11,7 @@ from distro.licenses.models import License, LicenseRequest
 from distro.models import ApiToken
 from distro.patches.models import Package
 
-from .conftest import cli_ok, db_session
+from .conftest import db_session, grant_license
 
 HUGE = "x" * 100_000
 SQL = "' OR 1=1; DROP TABLE users; --"
@@ -31,29 +31,7 @@ def objects(app) -> list:
 
 @pytest.fixture
 def license_id(runner, world):
-    return cli_ok(
-        runner,
-        "licenses",
-        "grant",
-        "--org",
-        "acme",
-        "--product",
-        "erp",
-        "--version",
-        "8.0",
-        "--modules",
-        "fin",
-        "--users",
-        "5",
-        "--kind",
-        "subscription",
-        "--deployment",
-        "on_premises",
-        "--starts",
-        "2026-01-01",
-        "--expires",
-        "2099-01-01",
-    )
+    return grant_license(runner, expires="2099-01-01")
 
 
 def assert_clean_refusal(answer, app, before):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from distro.models import AuditEvent
 
-from .conftest import Gunicorn, cli_ok, db_session
+from .conftest import Gunicorn, db_session, grant_license
 
 
 def private_key_material(keys_dir: Path) -> list[str]:
@@ -53,27 +53,7 @@ def test_no_secret_appears_anywhere(app, app_config, client, world, runner, capl
             timeout=10,
         )
         responses.append(revoke.text)
-        cli_ok(
-            runner,
-            "licenses",
-            "grant",
-            "--org",
-            "acme",
-            "--product",
-            "erp",
-            "--version",
-            "9.0",
-            "--modules",
-            "fin",
-            "--users",
-            "5",
-            "--kind",
-            "perpetual",
-            "--deployment",
-            "on_premises",
-            "--starts",
-            "2026-01-01",
-        )
+        grant_license(runner, version="9.0", kind="perpetual")
         published = requests.post(
             f"{server.url}/api/v1/packages",
             headers=world.auth("pub@vendor.test"),

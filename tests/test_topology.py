@@ -12,7 +12,7 @@ import threading
 import pytest
 import requests
 
-from .conftest import Gunicorn, cli_ok
+from .conftest import Gunicorn, grant_license
 
 
 @pytest.fixture
@@ -30,29 +30,7 @@ def pair(app, app_config):
 
 def test_publish_on_one_download_and_approve_on_the_other(pair, world, runner):
     first, second = pair
-    cli_ok(
-        runner,
-        "licenses",
-        "grant",
-        "--org",
-        "acme",
-        "--product",
-        "erp",
-        "--version",
-        "8.0",
-        "--modules",
-        "fin,hr",
-        "--users",
-        "10",
-        "--kind",
-        "subscription",
-        "--deployment",
-        "on_premises",
-        "--starts",
-        "2026-01-01",
-        "--expires",
-        "2099-01-01",
-    )
+    grant_license(runner, modules="fin,hr", users="10", expires="2099-01-01")
     payload = os.urandom(3 * 1024 * 1024 + 17)
     published = requests.post(
         f"{first.url}/api/v1/packages",

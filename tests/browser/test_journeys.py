@@ -12,35 +12,13 @@ from playwright.sync_api import expect
 from distro.licenses.licensefile import verify_file
 from distro.signing import load_public_pem
 
-from ..conftest import PASSWORD, cli_ok
+from ..conftest import PASSWORD, cli_ok, grant_license
 
 
 @pytest.fixture
 def shop(client, world, runner, tmp_path):
     """acme holds an erp 8.0 subscription; an 8.0.1 patch and a 9.0 installer exist."""
-    cli_ok(
-        runner,
-        "licenses",
-        "grant",
-        "--org",
-        "acme",
-        "--product",
-        "erp",
-        "--version",
-        "8.0",
-        "--modules",
-        "fin,hr",
-        "--users",
-        "40",
-        "--kind",
-        "subscription",
-        "--deployment",
-        "on_premises",
-        "--starts",
-        "2026-01-01",
-        "--expires",
-        "2099-12-31",
-    )
+    grant_license(runner, modules="fin,hr", users="40", expires="2099-12-31")
     patch = tmp_path / "erp-8.0.1-patch.bin"
     patch.write_bytes(os.urandom(200_000))
     cli_ok(

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from ..conftest import cli_ok
+from ..conftest import grant_license
 
 
 def grant(
@@ -19,29 +19,17 @@ def grant(
     modules="fin,hr,mfg",
     users="50",
 ):
-    args = [
-        "licenses",
-        "grant",
-        "--org",
-        org,
-        "--product",
-        product,
-        "--version",
-        version,
-        "--modules",
-        modules,
-        "--users",
-        users,
-        "--kind",
-        kind,
-        "--deployment",
-        "private_cloud",
-        "--starts",
-        "2026-01-01",
-    ]
-    if expires:
-        args += ["--expires", expires]
-    return cli_ok(runner, *args)
+    return grant_license(
+        runner,
+        org=org,
+        version=version,
+        kind=kind,
+        expires=expires,
+        product=product,
+        modules=modules,
+        users=users,
+        deployment="private_cloud",
+    )
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ..conftest import cli_ok
+from ..conftest import grant_license
 
 
 @pytest.fixture
@@ -53,29 +53,16 @@ def published(client, world, data: bytes, **fields) -> dict:
 
 
 def grant(runner, org, version, product="erp", kind="subscription", expires="2099-12-31"):
-    args = [
-        "licenses",
-        "grant",
-        "--org",
-        org,
-        "--product",
-        product,
-        "--version",
-        version,
-        "--modules",
-        "fin,hr",
-        "--users",
-        "25",
-        "--kind",
-        kind,
-        "--deployment",
-        "on_premises",
-        "--starts",
-        "2026-01-01",
-    ]
-    if expires:
-        args += ["--expires", expires]
-    return cli_ok(runner, *args)
+    return grant_license(
+        runner,
+        org=org,
+        version=version,
+        product=product,
+        kind=kind,
+        expires=expires,
+        modules="fin,hr",
+        users=25,
+    )
 
 
 def sha(data: bytes) -> str:
