@@ -7,7 +7,16 @@ import csv
 import io
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -204,6 +213,7 @@ def audit_csv(actor):
         if buffer.getvalue():
             yield buffer.getvalue()
 
-    response = Response(rows(), mimetype="text/csv")
+    # The request context (and its database session) must live while the rows stream.
+    response = Response(stream_with_context(rows()), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="audit.csv"'
     return response

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
+from limits import parse as parse_limit
 from wtforms import ValidationError as WTFormsValidationError
 
-from . import tokens
+from . import audit, tokens
 from .audit import Actor
 from .db import get_session
-from .errors import Forbidden, Unauthenticated
+from .errors import Forbidden, TooManyAttempts, Unauthenticated
+from .limits import limiter
 from .models import User
 
 login_manager = LoginManager()
@@ -54,11 +56,30 @@ def current_actor() -> Actor:
     """The caller of this request; raises 401 when nobody is logged in."""
     if not current_user.is_authenticated:
         if g.get("bad_token"):
-            raise Unauthenticated("the bearer token is unknown, expired or revoked")
+            refuse_bad_token()
         raise Unauthenticated("log in or send Authorization: Bearer TOKEN")
     return Actor(
         user=current_user._get_current_object(), token=g.get("api_token"), ip=request.remote_addr
     )
+
+
+def refuse_bad_token() -> None:
+    """Audit a failed bearer token and answer 401; past the per-address limit, 429.
+
+    Guessing a 256-bit secret is hopeless, but the attempts are still worth seeing, and
+    the limit keeps a flood of them from writing unbounded audit rows.
+    """
+    ip = request.remote_addr or "-"
+    limit = parse_limit(current_app.config["BAD_TOKEN_RATE_LIMIT"])
+    if not limiter.limiter.hit(limit, "bad-token", ip):
+        raise TooManyAttempts("too many failed token attempts from this address; wait a minute")
+    presented = request.headers.get("Authorization", "")[len("Bearer ") :].strip()
+    parts = presented.split("_")
+    prefix = parts[1][:16] if len(parts) == 3 and parts[0] == "dst" else "malformed"
+    session = get_session()
+    audit.record(session, Actor(user=None, ip=ip), "auth.token_failure", prefix=prefix)
+    session.commit()
+    raise Unauthenticated("the bearer token is unknown, expired or revoked")
 
 
 def require_csrf_header() -> None:

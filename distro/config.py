@@ -29,6 +29,7 @@ def default_config(cwd: Path | None = None) -> dict:
         "MAX_UPLOAD_BYTES": 10 * 1024**3,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
+        "BAD_TOKEN_RATE_LIMIT": "20 per minute",
         "LOGIN_RATE_LIMIT": "10 per minute",
         "PASSWORD_HASH_METHOD": "scrypt",
         "TRUSTED_PROXIES": 0,

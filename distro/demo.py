@@ -3,7 +3,6 @@ customer with a license, and a few small signed packages. Idempotent."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 from sqlalchemy import select
@@ -84,6 +83,5 @@ def _publish_demo_file(session, storage, signer, version, kind, applies, filenam
         notes=f"Demo {kind} for ERP {version}.",
     )
     writer = storage.open_writer(1024 * 1024)
-    content = io.BytesIO(f"demo {kind} {version}\n".encode() * 1000)
-    writer.write(content.getvalue())
+    writer.write(f"demo {kind} {version}\n".encode() * 1000)
     publish_package(session, storage, signer, CLI, fields, writer)

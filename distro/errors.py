@@ -73,6 +73,11 @@ class RangeNotSatisfiable(DistroError):
         self.size = size
 
 
+class TooManyAttempts(DistroError):
+    code = "too_many_attempts"
+    status = 429
+
+
 class RuleViolation(DistroError):
     """A well-formed request that a business rule refuses (422)."""
 

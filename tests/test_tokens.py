@@ -120,3 +120,21 @@ def test_revocation_is_audited(app, client, world):
     ).get_json()
     assert [e["target_id"] for e in audit["items"]] == [created["id"]]
     assert audit["items"][0]["actor"] == "it@acme.test"
+
+
+def test_token_guessing_is_audited_and_then_throttled(app, client, world):
+    guesses = [
+        client.get("/api/v1/products", headers={"Authorization": f"Bearer dst_abc{i}_x"})
+        for i in range(22)
+    ]
+    assert [g.status_code for g in guesses[:20]] == [401] * 20
+    assert [g.status_code for g in guesses[20:]] == [429, 429]
+    assert guesses[-1].get_json()["error"]["code"] == "too_many_attempts"
+    with db_session(app) as session:
+        failures = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "auth.token_failure")
+        ).all()
+    assert len(failures) == 20 and failures[0].details["prefix"] == "abc0"
+    assert "dst_abc0_x" not in str([f.details for f in failures])
+    good = client.get("/api/v1/products", headers=world.auth("it@acme.test"))
+    assert good.status_code == 200
