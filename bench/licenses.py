@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -17,6 +18,7 @@ from tests.conftest import cli_ok, grant_license
 from .common import Row, distro_service, print_rows
 
 REQUESTS = int(os.environ.get("BENCH_LICENSES", "1000"))
+CLIENTS = int(os.environ.get("BENCH_LICENSE_CLIENTS", "4"))
 
 
 def signature_ops_per_second(count: int = 2000) -> float:
@@ -51,24 +53,31 @@ def main() -> list[Row]:
             grant_license(runner, modules="fin,hr", users="10", expires="2099-01-01")
             for _ in range(REQUESTS)
         ]
-        manager, approver = requests.Session(), requests.Session()
-        manager.headers.update(world.auth("am@vendor.test"))
-        approver.headers.update(world.auth("appr@vendor.test"))
+
+        def issue(share: list[str]) -> None:
+            manager, approver = requests.Session(), requests.Session()
+            manager.headers.update(world.auth("am@vendor.test"))
+            approver.headers.update(world.auth("appr@vendor.test"))
+            for source in share:
+                submitted = manager.post(
+                    f"{server.url}/api/v1/license-requests",
+                    json={"license_id": source, "target_version": "9.0"},
+                )
+                assert submitted.status_code == 201, submitted.text
+                request_id = submitted.json()["id"]
+                approved = approver.post(
+                    f"{server.url}/api/v1/license-requests/{request_id}/approve", json={}
+                )
+                assert approved.status_code == 200, approved.text
+
+        shares = [sources[i::CLIENTS] for i in range(CLIENTS)]
         start = time.perf_counter()
-        for source in sources:
-            submitted = manager.post(
-                f"{server.url}/api/v1/license-requests",
-                json={"license_id": source, "target_version": "9.0"},
-            )
-            assert submitted.status_code == 201, submitted.text
-            approved = approver.post(
-                f"{server.url}/api/v1/license-requests/{submitted.json()['id']}/approve", json={}
-            )
-            assert approved.status_code == 200, approved.text
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            list(pool.map(issue, shares))
         per_second = REQUESTS / (time.perf_counter() - start)
     return [
         Row(
-            f"issuance per second ({REQUESTS} submit+approve) vs sign+verify",
+            f"issuance/s ({REQUESTS} submit+approve, {CLIENTS} clients) vs sign+verify",
             per_second,
             signature_ops_per_second(),
             "ops/s",

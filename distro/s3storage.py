@@ -18,11 +18,11 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clock import utcnow
-from .errors import StorageUnavailable
-from .storage import CHUNK, UPLOAD_PREFIX, StoredObject, _Hashing
+from .errors import RuleViolation, StorageUnavailable
+from .storage import CHUNK, UPLOAD_PREFIX, StoredObject, _Hashing, blob_key
 
 PART_SIZE = 8 * 1024 * 1024
-PARTS_IN_FLIGHT = 2
+PARTS_IN_FLIGHT = 4
 
 
 def _translate(exc: Exception, key: str) -> Exception:
@@ -35,10 +35,14 @@ def _translate(exc: Exception, key: str) -> Exception:
 
 
 class S3Writer(_Hashing):
-    def __init__(self, store: S3FileStorage, max_bytes: int):
+    def __init__(self, store: S3FileStorage, max_bytes: int, final_key: str | None = None):
         super().__init__(max_bytes)
         self._store = store
-        self.temp_key = f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"
+        # Writing to the final content key saves a server-side copy of the whole object;
+        # finish() completes it only when the bytes hash to that key.
+        self.final = final_key is not None
+        self.temp_key = final_key or f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"
+        self._completed = False
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._upload_id: str | None = None
@@ -87,6 +91,12 @@ class S3Writer(_Hashing):
 
     def finish(self) -> str:
         store = self._store
+        if self.final and blob_key(self.hexdigest()) != self.temp_key:
+            self.abort()
+            raise RuleViolation(
+                "the file's SHA-256 does not match the sha256 sent before it",
+                code="checksum_mismatch",
+            )
         try:
             if self._upload_id is None:
                 store.client.put_object(
@@ -102,6 +112,7 @@ class S3Writer(_Hashing):
                     UploadId=self._upload_id,
                     MultipartUpload={"Parts": parts},
                 )
+            self._completed = True
         except (BotoCoreError, ClientError) as exc:
             raise _translate(exc, self.temp_key) from None
         finally:
@@ -115,11 +126,12 @@ class S3Writer(_Hashing):
         if self._pool:
             self._pool.shutdown(wait=True, cancel_futures=True)
         try:
-            if self._upload_id:
+            if self._upload_id and not self._completed:
                 store.client.abort_multipart_upload(
                     Bucket=store.bucket, Key=store.full(self.temp_key), UploadId=self._upload_id
                 )
-            store.client.delete_object(Bucket=store.bucket, Key=store.full(self.temp_key))
+            if not self.final:  # a completed content object may be shared: sweep decides
+                store.client.delete_object(Bucket=store.bucket, Key=store.full(self.temp_key))
         except (BotoCoreError, ClientError):
             pass  # left for `distro storage sweep`
 
@@ -147,10 +159,12 @@ class S3FileStorage:
     def full(self, key: str) -> str:
         return self.prefix + key
 
-    def open_writer(self, max_bytes: int) -> S3Writer:
-        return S3Writer(self, max_bytes)
+    def open_writer(self, max_bytes: int, final_key: str | None = None) -> S3Writer:
+        return S3Writer(self, max_bytes, final_key)
 
     def promote(self, temp_key: str, final_key: str) -> None:
+        if temp_key == final_key:
+            return
         try:
             if not self.exists(final_key):
                 self.client.copy(

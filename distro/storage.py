@@ -64,7 +64,10 @@ class BlobWriter(Protocol):
 
 
 class ObjectStorage(Protocol):
-    def open_writer(self, max_bytes: int) -> BlobWriter: ...
+    def open_writer(self, max_bytes: int, final_key: str | None = None) -> BlobWriter:
+        """A writer to a temporary key, or (where the store can do it safely) straight to
+        `final_key`, whose object then only appears if the bytes hash to that key."""
+
     def promote(self, temp_key: str, final_key: str) -> None:
         """Move a finished temporary object to its final key (keeping an existing one)."""
 
@@ -150,13 +153,16 @@ class LocalFileStorage:
             raise FileNotFoundError(key)
         return path
 
-    def open_writer(self, max_bytes: int) -> LocalWriter:
+    def open_writer(self, max_bytes: int, final_key: str | None = None) -> LocalWriter:
+        # A rename is cheap here, so uploads always land in a temporary file first.
         try:
             return LocalWriter(self.root, max_bytes)
         except OSError as exc:
             raise _local_error(exc) from None
 
     def promote(self, temp_key: str, final_key: str) -> None:
+        if temp_key == final_key:
+            return
         source, target = self._path(temp_key), self._path(final_key)
         if target.exists():
             source.unlink(missing_ok=True)

@@ -283,7 +283,9 @@ def status_filter(value: str | None) -> str | None:
 
 
 def request_json(session: Session, request: LicenseRequest) -> dict:
-    issued = session.scalars(select(License).where(License.request_id == request.id)).first()
+    issued = None
+    if request.status == "issued":
+        issued = session.scalars(select(License).where(License.request_id == request.id)).first()
     return {
         "id": request.id,
         "license_id": request.license_id,

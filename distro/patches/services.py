@@ -104,6 +104,30 @@ def check_fields(
     )
 
 
+def open_upload(
+    session: Session, storage: ObjectStorage, early: dict, filename: str, max_bytes: int
+) -> BlobWriter:
+    """Open the writer for an upload's file part.
+
+    The fields sent before the file are checked now, so that a wrong product or version
+    is refused before any byte is stored (all fields are checked again afterwards). When
+    a well-formed `sha256` came first and no object has that content yet, the bytes go
+    straight to their content key; the store completes that object only if the bytes
+    really hash to it.
+    """
+    validate_filename(filename)
+    if early.get("product") is not None:
+        find_product(session, early["product"])
+    if early.get("version") is not None:
+        parse_version(early["version"])
+    if early.get("kind") is not None and early["kind"] not in KINDS:
+        raise ValidationError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    claimed = early.get("sha256") or ""
+    if SHA256.match(claimed) and not storage.exists(blob_key(claimed.lower())):
+        return storage.open_writer(max_bytes, final_key=blob_key(claimed.lower()))
+    return storage.open_writer(max_bytes)
+
+
 def _ensure_new(session: Session, fields: PackageFields) -> None:
     clash = session.scalars(
         select(Package.id).where(

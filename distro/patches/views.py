@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, jsonify, redirect, request
-from werkzeug.formparser import parse_form_data
 
 from .. import audit
 from ..apiutil import json_body, query_choice
@@ -19,6 +18,7 @@ from ..resources import get_key_source, get_storage
 from . import catalogue, services
 from .entitlement import entitled_products, package_for
 from .models import KINDS, Package
+from .upload import stream_upload
 
 bp = Blueprint("packages", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -119,35 +119,23 @@ def download(actor, package_id: str):
 @bp.post("/packages")
 @api_access("publisher")
 def publish(actor):
-    if request.mimetype != "multipart/form-data":
-        raise ValidationError("send multipart/form-data with a file field", code="invalid_upload")
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     if request.content_length and request.content_length > limit + 1024 * 1024:
         raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
     storage, session = get_storage(), get_session()
     writers = []
 
-    def stream_to_storage(*_args, **_kwargs):
-        writers.append(storage.open_writer(limit))
+    def open_file(fields_so_far: dict, filename: str):
+        writers.append(services.open_upload(session, storage, fields_so_far, filename, limit))
         return writers[-1]
 
     try:
-        _, form, files = _parse_multipart(stream_to_storage)
-        upload = files.get("file")
-        if upload is None:
+        upload = stream_upload(request.stream, request.content_type, open_file)
+        if upload.writer is None:
             raise ValidationError("the upload needs a file field named 'file'", field="file")
-        fields = services.check_fields(
-            session,
-            product=form.get("product"),
-            version=form.get("version"),
-            kind=form.get("kind"),
-            filename=upload.filename,
-            applies_to=form.get("applies_to"),
-            notes=form.get("notes"),
-            sha256=form.get("sha256"),
-        )
+        fields = services.check_fields(session, filename=upload.filename, **_form(upload.fields))
         signer = active_signer(session, get_key_source())
-        package = services.publish_package(session, storage, signer, actor, fields, upload.stream)
+        package = services.publish_package(session, storage, signer, actor, fields, upload.writer)
         session.commit()
     except BaseException:
         session.rollback()
@@ -157,17 +145,9 @@ def publish(actor):
     return jsonify(catalogue.package_json(package, detail=True)), 201
 
 
-def _parse_multipart(stream_factory):
-    try:
-        return parse_form_data(
-            request.environ,
-            stream_factory=stream_factory,
-            silent=False,
-            max_form_memory_size=1024 * 1024,
-            max_form_parts=50,
-        )
-    except ValueError as exc:
-        raise ValidationError(f"malformed multipart body: {exc}", code="invalid_upload") from None
+def _form(fields: dict) -> dict:
+    names = ("product", "version", "kind", "applies_to", "notes", "sha256")
+    return {name: fields.get(name) for name in names}
 
 
 @bp.post("/packages/<package_id>/yank")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import subprocess
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -189,3 +191,56 @@ def test_cli_publish_matches_api_rules(runner, tmp_path, world):
 def _package_count(app) -> int:
     with db_session(app) as session:
         return session.scalar(select(func.count()).select_from(Package))
+
+
+def _publish_fields_first(client, world, data: bytes, **fields):
+    form = {
+        "product": "erp",
+        "version": "9.0",
+        "kind": "installer",
+        **fields,
+        "file": (io.BytesIO(data), "setup.bin"),
+    }
+    return client.post(
+        "/api/v1/packages",
+        data=form,
+        content_type="multipart/form-data",
+        headers=world.auth("pub@vendor.test"),
+    )
+
+
+def test_fields_sent_before_the_file_are_checked_before_storing(app, client, world, payload):
+    answer = _publish_fields_first(client, world, payload, product="nope")
+    assert answer.status_code == 404
+    assert list(app.extensions["distro.storage"].list_objects()) == []
+
+
+def test_checksum_sent_first_streams_to_the_content_key(app, client, world, payload):
+    body = _publish_fields_first(client, world, payload, sha256=sha(payload))
+    assert body.status_code == 201, body.get_json()
+    keys = [obj.key for obj in app.extensions["distro.storage"].list_objects()]
+    assert keys == [blob_key(sha(payload))]
+    download = client.get(
+        f"/api/v1/packages/{body.get_json()['id']}/download", headers=world.auth("pub@vendor.test")
+    )
+    assert download.data == payload
+
+
+def test_a_wrong_checksum_sent_first_leaves_nothing_under_that_key(app, client, world, payload):
+    lie = "ab" * 32
+    answer = _publish_fields_first(client, world, payload * 40, sha256=lie)  # multipart-sized
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["code"] == "checksum_mismatch"
+    storage = app.extensions["distro.storage"]
+    assert not storage.exists(blob_key(lie))
+    assert list(storage.list_objects()) == []
+    assert storage.abort_stale_multipart(timedelta(0), dry_run=True) == []
+
+
+def test_same_content_published_twice_shares_one_object(app, client, world, payload):
+    first = _publish_fields_first(client, world, payload, sha256=sha(payload))
+    second = _publish_fields_first(client, world, payload, sha256=sha(payload), version="9.1")
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert [o.key for o in app.extensions["distro.storage"].list_objects()] == [
+        blob_key(sha(payload))
+    ]
