@@ -127,8 +127,10 @@ def publish(actor):
 
     def open_file(fields_so_far: dict, filename: str):
         writers.append(services.open_upload(session, storage, fields_so_far, filename, limit))
+        session.commit()  # no transaction (nor SQLite's write lock) stays open while streaming
         return writers[-1]
 
+    session.commit()  # end the authentication's transaction before the body streams in
     try:
         upload = stream_upload(request.stream, request.content_type, open_file)
         if upload.writer is None:

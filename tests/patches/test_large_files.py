@@ -90,3 +90,28 @@ def test_one_gib_upload_and_download_keep_memory_bounded(gunicorn, world):
     assert during_download.growth < LIMIT, (
         f"download grew RSS by {during_download.growth >> 20} MiB"
     )
+
+
+@pytest.mark.parametrize("backend", ["local"])
+def test_a_slow_upload_does_not_block_other_writes(live_server, world):
+    """While a publish streams in, the database stays free for everyone else."""
+    results = []
+
+    def create_token_halfway(sent: int) -> None:
+        if sent == 4 * 1024 * 1024:
+            answer = requests.post(
+                f"{live_server.url}/api/v1/tokens",
+                json={"name": "meanwhile"},
+                headers=world.auth("it@acme.test"),
+                timeout=60,
+            )
+            results.append((answer.status_code, answer.elapsed.total_seconds()))
+
+    upload = MultipartUpload(
+        8 * 1024 * 1024,
+        {"product": "erp", "version": "9.0", "kind": "installer"},
+        during=create_token_halfway,
+    )
+    status, body = upload.post(live_server.url, world.auth("pub@vendor.test"))
+    assert status == 201, body
+    assert results and results[0][0] == 201 and results[0][1] < 5
