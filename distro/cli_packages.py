@@ -40,6 +40,8 @@ packages = AppGroup("packages", help="Packages.")
 def packages_publish(file: Path, product, version, kind, applies_to, notes):
     """Stream FILE to the store while hashing it, sign it and publish it."""
     session, storage = get_session(), get_storage()
+    # Hashing the local file first lets the bytes go straight to their content key
+    # (no copy of the whole object inside the store); the upload is hashed again.
     fields = services.check_fields(
         session,
         product=product,
@@ -48,9 +50,16 @@ def packages_publish(file: Path, product, version, kind, applies_to, notes):
         filename=file.name,
         applies_to=applies_to,
         notes=notes,
+        sha256=sha256_file(file),
     )
     signer = active_signer(session, get_key_source())
-    writer = storage.open_writer(current_app.config["MAX_UPLOAD_BYTES"])
+    writer = services.open_upload(
+        session,
+        storage,
+        {"sha256": fields.sha256},
+        file.name,
+        current_app.config["MAX_UPLOAD_BYTES"],
+    )
     try:
         with (
             file.open("rb") as source,

@@ -153,9 +153,9 @@ def test_publish_is_audited(client, world, payload):
     assert [(e["target_id"], e["actor"]) for e in events] == [(body["id"], "pub@vendor.test")]
 
 
-def test_cli_publish_matches_api_rules(runner, tmp_path, world):
+def test_cli_publish_matches_api_rules(app, runner, tmp_path, world):
     path = tmp_path / "setup.bin"
-    path.write_bytes(b"installer bytes")
+    path.write_bytes(b"installer bytes" * 700_000)  # several S3 parts
     result = runner.invoke(
         args=[
             "packages",
@@ -171,6 +171,8 @@ def test_cli_publish_matches_api_rules(runner, tmp_path, world):
     )
     assert result.exit_code == 0, result.output
     assert len(result.output.strip().splitlines()[-1]) == 32
+    stored = [obj.key for obj in app.extensions["distro.storage"].list_objects()]
+    assert stored == [blob_key(sha(path.read_bytes()))]  # straight to the content key
     bad = runner.invoke(
         args=[
             "packages",
