@@ -6,6 +6,7 @@ which builds the payload and signs the file in the caller's transaction.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from datetime import date
@@ -131,7 +132,8 @@ def payload_of(license: License) -> dict:
 
 
 def license_json(license: License) -> dict:
-    return {**payload_of(license), "status": license.status}
+    """The signed payload as issued, plus the current status."""
+    return {**json.loads(license.payload), "status": license.status}
 
 
 def grant_license(

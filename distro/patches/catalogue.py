@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit import Actor
-from ..clock import rfc3339
 from ..models import Product
 from ..updateplan import plan_path
 from ..versions import parse_version, version_key
@@ -55,17 +56,9 @@ def product_json(product: Product) -> dict:
 
 
 def package_json(package: Package, *, detail: bool = False) -> dict:
+    # The signed manifest is the source of truth; the API adds the mutable fields.
     body = {
-        "type": "package",
-        "id": package.id,
-        "product": package.product.code,
-        "version": package.version,
-        "kind": package.kind,
-        "filename": package.filename,
-        "size": package.size,
-        "sha256": package.sha256,
-        "applies_to": package.applies_to,
-        "published_at": rfc3339(package.published_at),
+        **json.loads(package.manifest),
         "notes": package.notes,
         "yanked": package.yanked,
         "yank_reason": package.yank_reason,
