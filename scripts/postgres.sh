@@ -2,7 +2,7 @@
 # Start a throwaway PostgreSQL cluster on loopback for the tests.
 # Usage: source scripts/postgres.sh   -> exports DISTRO_TEST_DATABASE_URL and PG_TMP;
 #        pg_stop                       -> stops the cluster and removes its folder.
-set -euo pipefail
+# Sourced, so it leaves the caller's shell options alone (test.sh runs with set -e).
 pg_bin="$(pg_config --bindir 2>/dev/null || true)"
 if [ ! -x "$pg_bin/initdb" ]; then
   pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
@@ -26,4 +26,3 @@ pg_stop() {
   as_pg_user "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m fast stop >/dev/null 2>&1 || true
   rm -rf "$PG_TMP"
 }
-set +euo pipefail

@@ -102,7 +102,7 @@ def test_no_secret_appears_anywhere(app, app_config, client, world, runner, capl
         *private_key_material(Path(app_config["SIGNING_KEYS_DIR"])),
     ]
     for secret in secrets:
-        for token_part in (secret, secret.split("_")[-1]):
+        for token_part in (secret, secret.split("_", 2)[-1]):
             for where, text in haystacks.items():
                 assert token_part not in text, f"a secret leaked into {where}"
     assert "PRIVATE KEY" not in "\n".join(haystacks.values())
