@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.conftest import cli_ok, grant_license
+from tests.conftest import grant_license, publish_file
 
 from .common import Row, distro_service, print_rows
 
@@ -37,18 +37,7 @@ def main() -> list[Row]:
         path = os.path.join(tempfile.mkdtemp(), "erp-9.0.bin")
         with open(path, "wb") as out:
             out.write(b"installer")
-        cli_ok(
-            runner,
-            "packages",
-            "publish",
-            path,
-            "--product",
-            "erp",
-            "--version",
-            "9.0",
-            "--kind",
-            "installer",
-        )
+        publish_file(runner, path, version="9.0")
         sources = [
             grant_license(runner, modules="fin,hr", users="10", expires="2099-01-01")
             for _ in range(REQUESTS)

@@ -18,7 +18,7 @@ import psutil
 import requests
 
 from distro.storage import blob_key
-from tests.conftest import free_port
+from tests.conftest import free_port, publish_file
 from tests.patches.test_large_files import PeakRss
 
 from .common import (
@@ -39,21 +39,7 @@ RUNS = 3
 
 
 def publish(app, path: Path) -> dict:
-    result = app.test_cli_runner().invoke(
-        args=[
-            "packages",
-            "publish",
-            str(path),
-            "--product",
-            "erp",
-            "--version",
-            "9.0",
-            "--kind",
-            "installer",
-        ]
-    )
-    assert result.exit_code == 0, result.output
-    return {"id": result.output.strip().splitlines()[-1]}
+    return {"id": publish_file(app.test_cli_runner(), path, version="9.0")}
 
 
 class StaticServer:

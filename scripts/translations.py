@@ -17,25 +17,20 @@ ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "distro/translations/zh/LC_MESSAGES/messages.po"
 
 
-def main() -> int:
-    pot = ROOT / "build" / "messages.pot"
-    pot.parent.mkdir(exist_ok=True)
+def extract(pot: Path) -> None:
+    """Write the message template of distro's code and templates to `pot`."""
+    pybabel = str(Path(sys.executable).with_name("pybabel"))
     subprocess.run(
-        [
-            str(Path(sys.executable).with_name("pybabel")),
-            "-q",
-            "extract",
-            "-F",
-            str(ROOT / "babel.cfg"),
-            "-k",
-            "_l",
-            "-o",
-            str(pot),
-            ".",
-        ],
+        [pybabel, "-q", "extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-o", str(pot), "."],
         check=True,
         cwd=ROOT,
     )
+
+
+def main() -> int:
+    pot = ROOT / "build" / "messages.pot"
+    pot.parent.mkdir(exist_ok=True)
+    extract(pot)
     old = read_po(PO.open("rb"), locale="zh") if PO.exists() else None
     catalog = read_po(pot.open("rb"), locale="zh")
     catalog.fuzzy = False

@@ -413,3 +413,32 @@ def grant_license(
     if kind == "subscription" and expires:
         args += ["--expires", expires]
     return cli_ok(runner, *args)
+
+
+def publish_file(
+    runner,
+    path,
+    *,
+    version: str,
+    kind: str = "installer",
+    product: str = "erp",
+    applies_to: str | None = None,
+    notes: str | None = None,
+) -> str:
+    """`distro packages publish`; returns the package id."""
+    args = [
+        "packages",
+        "publish",
+        str(path),
+        "--product",
+        product,
+        "--version",
+        version,
+        "--kind",
+        kind,
+    ]
+    if applies_to:
+        args += ["--applies-to", applies_to]
+    if notes:
+        args += ["--notes", notes]
+    return cli_ok(runner, *args)

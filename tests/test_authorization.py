@@ -15,7 +15,7 @@ import pytest
 
 from distro.models import ApiToken
 
-from .conftest import cli_ok, db_session, grant_license
+from .conftest import cli_ok, db_session, grant_license, publish_file
 
 CALLERS = [
     "anon",
@@ -174,20 +174,7 @@ def ids(app, client, world, runner, tmp_path):
     license_id = grant_license(runner, expires="2099-01-01")
     path = tmp_path / "p.bin"
     path.write_bytes(b"patch")
-    package = cli_ok(
-        runner,
-        "packages",
-        "publish",
-        str(path),
-        "--product",
-        "erp",
-        "--version",
-        "8.0.1",
-        "--kind",
-        "patch",
-        "--applies-to",
-        ">=8.0,<8.0.1",
-    )
+    package = publish_file(runner, path, version="8.0.1", kind="patch", applies_to=">=8.0,<8.0.1")
     request = client.post(
         "/api/v1/license-requests",
         headers=world.auth("am@vendor.test"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORD, cli_ok, grant_license
+from .conftest import PASSWORD, cli_ok, grant_license, publish_file
 
 
 def test_init_is_idempotent_and_creates_a_private_key(runner, app):
@@ -185,18 +185,7 @@ def test_key_rotation_keeps_old_keys_listed_and_signs_with_the_new(runner, world
     listing = runner.invoke(args=["keys", "list"])
     assert new_kid in listing.output and "retired" in listing.output
     (tmp_path / "f.bin").write_bytes(b"payload")
-    package_id = cli_ok(
-        runner,
-        "packages",
-        "publish",
-        str(tmp_path / "f.bin"),
-        "--product",
-        "erp",
-        "--version",
-        "9.0",
-        "--kind",
-        "installer",
-    )
+    package_id = publish_file(runner, tmp_path / "f.bin", version="9.0")
     detail = client.get(f"/api/v1/packages/{package_id}", headers=world.auth("pub@vendor.test"))
     assert detail.get_json()["kid"] == new_kid
 

@@ -14,7 +14,7 @@ import pytest
 from distro.client import DistroClient, FetchError, load_keys
 from distro.storage import blob_key
 
-from .conftest import LiveServer, cli_ok, grant_license, make_app, seed_world
+from .conftest import LiveServer, grant_license, make_app, publish_file, seed_world
 
 BIG = 12 * 1024 * 1024
 
@@ -36,21 +36,9 @@ def release(app, client, world, runner, tmp_path):
     ]:
         path = tmp_path / f"erp-{version}.bin"
         path.write_bytes(os.urandom(size))
-        args = [
-            "packages",
-            "publish",
-            str(path),
-            "--product",
-            "erp",
-            "--version",
-            version,
-            "--kind",
-            "patch" if applies else "installer",
-        ]
-        files[version] = (
-            cli_ok(runner, *args, *(["--applies-to", applies] if applies else [])),
-            path.read_bytes(),
-        )
+        kind = "patch" if applies else "installer"
+        package_id = publish_file(runner, path, version=version, kind=kind, applies_to=applies)
+        files[version] = (package_id, path.read_bytes())
     key = tmp_path / "vendor.pem"
     key.write_text(client.get("/api/v1/keys").get_json()["items"][0]["public_key_pem"])
     return files, key
@@ -245,18 +233,7 @@ def test_redirect_mode_is_followed(app_config, tmp_path):
     grant_license(runner, version="9.0", kind="perpetual")
     payload = os.urandom(70_000)
     (tmp_path / "setup.bin").write_bytes(payload)
-    cli_ok(
-        runner,
-        "packages",
-        "publish",
-        str(tmp_path / "setup.bin"),
-        "--product",
-        "erp",
-        "--version",
-        "9.0",
-        "--kind",
-        "installer",
-    )
+    publish_file(runner, tmp_path / "setup.bin", version="9.0")
     server = LiveServer(app)
     try:
         keys = {k["kid"]: k for k in app.test_client().get("/api/v1/keys").get_json()["items"]}

@@ -15,25 +15,21 @@ import psutil
 import requests
 from moto.server import ThreadedMotoServer
 
-from .conftest import Gunicorn, MultipartUpload, cli_ok, grant_license, make_app, seed_world
+from .conftest import (
+    Gunicorn,
+    MultipartUpload,
+    grant_license,
+    make_app,
+    publish_file,
+    seed_world,
+)
 
 
 def _grant_and_publish(runner, tmp_path) -> str:
     grant_license(runner, version="9.0", kind="perpetual")
     path = tmp_path / "setup.bin"
     path.write_bytes(os.urandom(100_000))
-    return cli_ok(
-        runner,
-        "packages",
-        "publish",
-        str(path),
-        "--product",
-        "erp",
-        "--version",
-        "9.0",
-        "--kind",
-        "installer",
-    )
+    return publish_file(runner, path, version="9.0")
 
 
 def test_store_down_during_download_is_a_503_envelope(app_config, tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import cli_ok, grant_license
+from .conftest import grant_license, publish_file
 
 EXAMPLES = os.environ.get("DISTRO_FUZZ_EXAMPLES", "8")
 ROLES = [
@@ -32,20 +32,7 @@ def catalogue(runner, world, tmp_path):
     grant_license(runner, expires="2099-01-01")
     path = tmp_path / "p.bin"
     path.write_bytes(b"patch bytes")
-    cli_ok(
-        runner,
-        "packages",
-        "publish",
-        str(path),
-        "--product",
-        "erp",
-        "--version",
-        "8.0.1",
-        "--kind",
-        "patch",
-        "--applies-to",
-        ">=8.0,<8.0.1",
-    )
+    publish_file(runner, path, version="8.0.1", kind="patch", applies_to=">=8.0,<8.0.1")
 
 
 @pytest.mark.parametrize("role", ROLES)

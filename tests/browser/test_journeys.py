@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from distro.licenses.licensefile import verify_file
 from distro.signing import load_public_pem
 
-from ..conftest import PASSWORD, cli_ok, grant_license
+from ..conftest import PASSWORD, grant_license, publish_file
 
 
 @pytest.fixture
@@ -21,36 +21,17 @@ def shop(client, world, runner, tmp_path):
     grant_license(runner, modules="fin,hr", users="40", expires="2099-12-31")
     patch = tmp_path / "erp-8.0.1-patch.bin"
     patch.write_bytes(os.urandom(200_000))
-    cli_ok(
+    publish_file(
         runner,
-        "packages",
-        "publish",
-        str(patch),
-        "--product",
-        "erp",
-        "--version",
-        "8.0.1",
-        "--kind",
-        "patch",
-        "--applies-to",
-        ">=8.0,<8.0.1",
-        "--notes",
-        "Fixes GL rounding",
+        patch,
+        version="8.0.1",
+        kind="patch",
+        applies_to=">=8.0,<8.0.1",
+        notes="Fixes GL rounding",
     )
     installer = tmp_path / "erp-9.0-setup.bin"
     installer.write_bytes(os.urandom(50_000))
-    cli_ok(
-        runner,
-        "packages",
-        "publish",
-        str(installer),
-        "--product",
-        "erp",
-        "--version",
-        "9.0",
-        "--kind",
-        "installer",
-    )
+    publish_file(runner, installer, version="9.0")
     return {
         "patch": patch.read_bytes(),
         "key": client.get("/api/v1/keys").get_json()["items"][0]["public_key_pem"],
