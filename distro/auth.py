@@ -74,8 +74,7 @@ def refuse_bad_token() -> None:
     if not limiter.limiter.hit(limit, "bad-token", ip):
         raise TooManyAttempts("too many failed token attempts from this address; wait a minute")
     presented = request.headers.get("Authorization", "")[len("Bearer ") :].strip()
-    parts = presented.split("_")
-    prefix = parts[1][:16] if len(parts) == 3 and parts[0] == "dst" else "malformed"
+    prefix = (tokens.token_prefix(presented) or "malformed")[:16]
     session = get_session()
     audit.record(session, Actor(user=None, ip=ip), "auth.token_failure", prefix=prefix)
     session.commit()

@@ -124,8 +124,8 @@ def revoke_token(session: Session, actor: Actor, token_id: str) -> ApiToken:
     return token
 
 
-def authenticate(session: Session, presented: str) -> ApiToken | None:
-    """The live token matching `presented`, or None (unknown, expired, revoked, disabled)."""
+def token_prefix(presented: str) -> str | None:
+    """The (non-secret) prefix of a well-formed `dst_<prefix>_<secret>`, else None."""
     parts = presented.split("_", 2)
     if (
         len(parts) != 3
@@ -134,7 +134,15 @@ def authenticate(session: Session, presented: str) -> ApiToken | None:
         or not all(c.isalnum() or c in "-_" for c in presented)
     ):
         return None
-    token = session.scalars(select(ApiToken).where(ApiToken.prefix == parts[1])).first()
+    return parts[1]
+
+
+def authenticate(session: Session, presented: str) -> ApiToken | None:
+    """The live token matching `presented`, or None (unknown, expired, revoked, disabled)."""
+    prefix = token_prefix(presented)
+    if prefix is None:
+        return None
+    token = session.scalars(select(ApiToken).where(ApiToken.prefix == prefix)).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _digest(presented)):
         return None
     now = utcnow()

@@ -138,3 +138,12 @@ def test_token_guessing_is_audited_and_then_throttled(app, client, world):
     assert "dst_abc0_x" not in str([f.details for f in failures])
     good = client.get("/api/v1/products", headers=world.auth("it@acme.test"))
     assert good.status_code == 200
+
+
+def test_a_failed_token_is_audited_with_its_prefix_even_with_underscores(app, client, world):
+    client.get("/api/v1/products", headers={"Authorization": "Bearer dst_abcdef_x_y_z"})
+    with db_session(app) as session:
+        failure = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "auth.token_failure")
+        ).one()
+    assert failure.details == {"prefix": "abcdef"}
