@@ -103,11 +103,6 @@ def active_signer(session: Session, source: KeySource) -> signing.Signer:
     return held[active_key_row(session, held).kid]
 
 
-def public_key_for(session: Session, kid: str):
-    row = session.get(SigningKey, kid)
-    return signing.load_public_pem(row.public_key_pem) if row else None
-
-
 def key_json(row: SigningKey) -> dict:
     return {
         "kid": row.kid,
