@@ -1,29 +1,31 @@
 """S3 implementation of the object storage interface (any S3-compatible server).
 
-Uploads are multipart, parts sent by a small thread pool with a bounded number in
-flight, so memory stays at a few parts whatever the object's size.
+Uploads are multipart through s3transfer (boto3's transfer manager) with a bounded
+number of parts in flight, so memory stays at a few parts whatever the object's size.
 """
 
 from __future__ import annotations
 
+import io
+import queue
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import boto3
-from boto3.s3.transfer import TransferConfig
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clock import utcnow
-from .errors import RuleViolation, StorageUnavailable
+from .errors import DistroError, RuleViolation, StorageUnavailable
 from .readahead import ReadAhead
 from .storage import UPLOAD_PREFIX, StoredObject, _Hashing, blob_key
 
 PART_SIZE = 8 * 1024 * 1024
 PARTS_IN_FLIGHT = 4
+PIPE_CHUNKS = 8  # chunks of the request body (up to 1 MiB each) waiting for s3transfer
 # Proxied downloads read 4 MiB at a time, two chunks ahead of the client (see
 # readahead.py): about 16 MiB per download in flight, measured against 1 MiB chunks
 # relayed in turn in bench/transfer.py.
@@ -49,6 +51,15 @@ def _chunks(body) -> Iterator[bytes]:
 
 
 class S3Writer(_Hashing):
+    """Streams an upload into S3 with s3transfer's multipart machinery.
+
+    The request thread writes; s3transfer's threads read from a bounded pipe, cut parts
+    and upload PARTS_IN_FLIGHT of them at once, so memory stays at a few parts whatever
+    the object's size. The object is completed only after finish() has accepted the
+    bytes; abort() (or a refusal) fails the transfer instead, which aborts the
+    multipart upload, and what a dead store keeps is left for `distro storage sweep`.
+    """
+
     def __init__(self, store: S3FileStorage, max_bytes: int, final_key: str | None = None):
         super().__init__(max_bytes)
         self._store = store
@@ -56,98 +67,144 @@ class S3Writer(_Hashing):
         # finish() completes it only when the bytes hash to that key.
         self.final = final_key is not None
         self.temp_key = final_key or f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"
-        self._completed = False
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-        self._upload_id: str | None = None
-        self._parts: list[Future] = []
-        self._pool: ThreadPoolExecutor | None = None
+        self._pipe = _Pipe()
+        self._manager = create_transfer_manager(store.client, _transfer_config())
+        self._future = self._manager.upload(self._pipe, store.bucket, store.full(self.temp_key))
+        self._closed = False
 
     def write(self, data: bytes) -> int:
         self._account(data)
-        self._pending.append(bytes(data))
-        self._pending_size += len(data)
-        if self._pending_size >= PART_SIZE:
-            self._send_part(self._take_pending())
+        while not self._pipe.push(data):
+            if self._future.done():  # the transfer failed; say why
+                self._wait()
         return len(data)
 
-    def _take_pending(self) -> bytes:
-        body = b"".join(self._pending)
-        self._pending, self._pending_size = [], 0
-        return body
-
-    def _send_part(self, body: bytes) -> None:
-        store = self._store
-        try:
-            if self._upload_id is None:
-                self._upload_id = store.client.create_multipart_upload(
-                    Bucket=store.bucket, Key=store.full(self.temp_key)
-                )["UploadId"]
-                self._pool = ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="s3part")
-            while sum(not f.done() for f in self._parts) >= PARTS_IN_FLIGHT:
-                next(f for f in self._parts if not f.done()).result()
-        except (BotoCoreError, ClientError) as exc:
-            raise _translate(exc, self.temp_key) from None
-        number = len(self._parts) + 1
-        assert self._pool is not None
-        self._parts.append(self._pool.submit(self._upload_part, number, body))
-
-    def _upload_part(self, number: int, body: bytes) -> dict:
-        store = self._store
-        answer = store.client.upload_part(
-            Bucket=store.bucket,
-            Key=store.full(self.temp_key),
-            UploadId=self._upload_id,
-            PartNumber=number,
-            Body=body,
-        )
-        return {"PartNumber": number, "ETag": answer["ETag"]}
-
     def finish(self) -> str:
-        store = self._store
         if self.final and blob_key(self.hexdigest()) != self.temp_key:
             self.abort()
             raise RuleViolation(
                 "the file's SHA-256 does not match the sha256 sent before it",
                 code="checksum_mismatch",
             )
-        try:
-            if self._upload_id is None:
-                store.client.put_object(
-                    Bucket=store.bucket, Key=store.full(self.temp_key), Body=self._take_pending()
-                )
-            else:
-                if self._pending:
-                    self._send_part(self._take_pending())
-                parts = [f.result() for f in self._parts]
-                store.client.complete_multipart_upload(
-                    Bucket=store.bucket,
-                    Key=store.full(self.temp_key),
-                    UploadId=self._upload_id,
-                    MultipartUpload={"Parts": parts},
-                )
-            self._completed = True
-        except (BotoCoreError, ClientError) as exc:
-            raise _translate(exc, self.temp_key) from None
-        finally:
-            self._pending, self._pending_size = [], 0
-            if self._pool:
-                self._pool.shutdown(wait=True)
+        self._pipe.end()
+        self._wait()
         return self.temp_key
 
     def abort(self) -> None:
-        store = self._store
-        if self._pool:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        if not self._future.done():
+            self._pipe.end(_Aborted("the upload was abandoned"))
         try:
-            if self._upload_id and not self._completed:
-                store.client.abort_multipart_upload(
-                    Bucket=store.bucket, Key=store.full(self.temp_key), UploadId=self._upload_id
-                )
-            if not self.final:  # a completed content object may be shared: sweep decides
-                store.client.delete_object(Bucket=store.bucket, Key=store.full(self.temp_key))
-        except (BotoCoreError, ClientError):
-            pass  # left for `distro storage sweep`
+            self._wait()
+        except Exception:
+            pass  # expected: the transfer fails, which aborts the multipart upload
+        if not self.final:  # a completed content object may be shared: sweep decides
+            try:
+                self._store.delete(self.temp_key)
+            except (DistroError, OSError):
+                pass  # left for `distro storage sweep`
+
+    def _wait(self) -> None:
+        try:
+            self._future.result()
+        except (BotoCoreError, ClientError) as exc:
+            raise _translate(exc, self.temp_key) from None
+        finally:
+            if self._future.done() and not self._closed:
+                self._closed = True
+                self._manager.shutdown()
+
+
+class _Aborted(Exception):
+    pass
+
+
+class _Pipe(io.RawIOBase):
+    """A bounded, blocking byte pipe between the request thread and s3transfer.
+
+    s3transfer reads it like a file that cannot seek (it asks for a part's worth and
+    takes less only at the end); the end carries a verdict, so a refused upload is never
+    completed: read() raises it instead of returning the end of file.
+    """
+
+    def __init__(self, depth: int = PIPE_CHUNKS):
+        super().__init__()
+        self._queue: queue.Queue = queue.Queue(depth)
+        self._rest = b""
+        self._ended: BaseException | bool = False
+
+    def readable(self) -> bool:
+        return True
+
+    def push(self, data: bytes) -> bool:
+        """Hand over a chunk; False after a second of no room, so the writer can check
+        that the transfer is still alive."""
+        try:
+            self._queue.put(bytes(data), timeout=1)
+        except queue.Full:
+            return False
+        return True
+
+    def end(self, failure: BaseException | None = None) -> None:
+        # Never blocks: the reader may be gone; a failure also empties what is queued.
+        if failure is not None:
+            self._drain()
+        while True:
+            try:
+                self._queue.put_nowait(failure or _END_OF_FILE)
+                return
+            except queue.Full:
+                self._drain()
+
+    def read(self, size: int = -1) -> bytes:
+        pieces, have = [], 0
+        if self._rest:
+            pieces, have, self._rest = [self._rest], len(self._rest), b""
+        while size < 0 or have < size:
+            item = self._next()
+            if item is None:
+                break
+            pieces.append(item)
+            have += len(item)
+        data = b"".join(pieces)
+        if 0 <= size < len(data):
+            data, self._rest = data[:size], data[size:]
+        return data
+
+    def _next(self) -> bytes | None:
+        if self._ended is True:
+            return None
+        if self._ended:
+            raise self._ended
+        item = self._queue.get()
+        if item is _END_OF_FILE:
+            self._ended = True
+            return None
+        if isinstance(item, BaseException):
+            self._ended = item
+            raise item
+        return item
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+
+
+_END_OF_FILE = object()
+
+
+def _transfer_config() -> TransferConfig:
+    config = TransferConfig(
+        multipart_threshold=PART_SIZE,
+        multipart_chunksize=PART_SIZE,
+        max_concurrency=PARTS_IN_FLIGHT,
+        preferred_transfer_client="classic",
+    )
+    # Parts read from the pipe but not yet sent; the default of 10 would hold 80 MiB.
+    config.max_in_memory_upload_chunks = PARTS_IN_FLIGHT
+    return config
 
 
 class S3FileStorage:
@@ -165,6 +222,7 @@ class S3FileStorage:
             connect_timeout=5,
             read_timeout=60,
             max_pool_connections=PARTS_IN_FLIGHT * 4,
+            s3={"payload_signing_enabled": False},
         )
         self.client = boto3.client(
             "s3", endpoint_url=endpoint_url, region_name=region, config=config

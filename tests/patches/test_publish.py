@@ -228,9 +228,12 @@ def test_checksum_sent_first_streams_to_the_content_key(app, client, world, payl
     assert download.data == payload
 
 
-def test_a_wrong_checksum_sent_first_leaves_nothing_under_that_key(app, client, world, payload):
+@pytest.mark.parametrize("copies", [1, 40], ids=["one-request", "multipart"])
+def test_a_wrong_checksum_sent_first_leaves_nothing_under_that_key(
+    app, client, world, payload, copies
+):
     lie = "ab" * 32
-    answer = _publish_fields_first(client, world, payload * 40, sha256=lie)  # multipart-sized
+    answer = _publish_fields_first(client, world, payload * copies, sha256=lie)
     assert answer.status_code == 422
     assert answer.get_json()["error"]["code"] == "checksum_mismatch"
     storage = app.extensions["distro.storage"]
