@@ -68,8 +68,9 @@ def submit(actor):
         modules=body.get("modules"),
         user_count=body.get("user_count"),
     )
+    answer = upgrades.request_json(session, created)  # before commit: no second transaction
     session.commit()
-    return jsonify(upgrades.request_json(session, created)), 201
+    return jsonify(answer), 201
 
 
 @bp.get("/license-requests")
@@ -109,8 +110,9 @@ def reject(actor, request_id: str):
     body = json_body()
     session = get_session()
     rejected = upgrades.reject_request(session, actor, request_id, body.get("reason"))
+    answer = upgrades.request_json(session, rejected)
     session.commit()
-    return jsonify(upgrades.request_json(session, rejected))
+    return jsonify(answer)
 
 
 @bp.post("/license-requests/<request_id>/cancel")
@@ -118,5 +120,6 @@ def reject(actor, request_id: str):
 def cancel(actor, request_id: str):
     session = get_session()
     cancelled = upgrades.cancel_request(session, actor, request_id)
+    answer = upgrades.request_json(session, cancelled)
     session.commit()
-    return jsonify(upgrades.request_json(session, cancelled))
+    return jsonify(answer)
