@@ -18,7 +18,7 @@ from tests.conftest import grant_license, publish_file
 from .common import Row, distro_service, print_rows
 
 REQUESTS = int(os.environ.get("BENCH_LICENSES", "1000"))
-CLIENTS = int(os.environ.get("BENCH_LICENSE_CLIENTS", "4"))
+CLIENTS = int(os.environ.get("BENCH_LICENSE_CLIENTS", "1"))
 
 
 def signature_ops_per_second(count: int = 2000) -> float:
