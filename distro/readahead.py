@@ -2,8 +2,8 @@
 
 Relayed in one thread, reading and writing take turns: while a chunk is written to the
 client nothing reads from S3, so the store's side stalls. bench/transfer.py measured
-the proxy at 0.71-0.78 of a direct GET that way and 0.87-0.90 with a reader thread kept
-two chunks ahead. Memory stays bounded: `depth` queued chunks, one being read and one
+the proxy at 0.71-0.78 of a direct GET that way and 0.86-0.90 with a reader thread kept
+two 4 MiB chunks ahead. Memory stays bounded: `depth` queued chunks, one being read and one
 being written.
 """
 

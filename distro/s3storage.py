@@ -54,13 +54,13 @@ def _chunks(body, key: str) -> Iterator[bytes]:
     A failure here cuts a download short after its headers went out: the client sees a
     short body, and the log says why (the WSGI server keeps quiet about resets).
     """
-    sent = 0
+    received = 0
     try:
         for chunk in body.iter_chunks(PROXY_CHUNK):
-            sent += len(chunk)
+            received += len(chunk)
             yield chunk
     except Exception as exc:
-        log.error("reading %s from the object store failed after %d bytes: %r", key, sent, exc)
+        log.error("reading %s from the object store failed after %d bytes: %r", key, received, exc)
         raise
     finally:
         body.close()
