@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import boto3
@@ -76,14 +77,21 @@ def test_s3_going_away_mid_upload_leaves_no_package_and_sweep_finds_the_rest(app
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="flaky")
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(Bucket="flaky")
     config = dict(app_config, STORAGE_URL="s3://flaky", S3_ENDPOINT_URL=endpoint)
     app = make_app(config)
     world = seed_world(app.test_cli_runner())
     size = 40 * 1024 * 1024
 
     def stop_s3_halfway(sent: int) -> None:
+        # Stopping before the server has begun the multipart upload leaves nothing to
+        # sweep (also correct, but not this case), so wait until the store has one.
         if sent == size // 2:
+            deadline = time.monotonic() + 30
+            while not s3.list_multipart_uploads(Bucket="flaky").get("Uploads"):
+                assert time.monotonic() < deadline, "the upload never reached the store"
+                time.sleep(0.01)
             server.stop()
 
     upload = MultipartUpload(
