@@ -10,12 +10,11 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.conftest import grant_license, publish_file
 
-from .common import Row, distro_service, print_rows
+from .common import JsonClient, Row, distro_service, print_rows
 
 REQUESTS = int(os.environ.get("BENCH_LICENSES", "1000"))
 CLIENTS = int(os.environ.get("BENCH_LICENSE_CLIENTS", "1"))
@@ -44,20 +43,19 @@ def main() -> list[Row]:
         ]
 
         def issue(share: list[str]) -> None:
-            manager, approver = requests.Session(), requests.Session()
-            manager.headers.update(world.auth("am@vendor.test"))
-            approver.headers.update(world.auth("appr@vendor.test"))
+            manager = JsonClient(server.url, world.auth("am@vendor.test"))
+            approver = JsonClient(server.url, world.auth("appr@vendor.test"))
             for source in share:
-                submitted = manager.post(
-                    f"{server.url}/api/v1/license-requests",
-                    json={"license_id": source, "target_version": "9.0"},
+                status, submitted = manager.post(
+                    "/api/v1/license-requests", {"license_id": source, "target_version": "9.0"}
                 )
-                assert submitted.status_code == 201, submitted.text
-                request_id = submitted.json()["id"]
-                approved = approver.post(
-                    f"{server.url}/api/v1/license-requests/{request_id}/approve", json={}
+                assert status == 201, submitted
+                status, issued = approver.post(
+                    f"/api/v1/license-requests/{submitted['id']}/approve", {}
                 )
-                assert approved.status_code == 200, approved.text
+                assert status == 200 and issued["request_id"] == submitted["id"], issued
+            manager.close()
+            approver.close()
 
         shares = [sources[i::CLIENTS] for i in range(CLIENTS)]
         start = time.perf_counter()

@@ -12,7 +12,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from . import audit
 from .audit import Actor
@@ -142,7 +142,10 @@ def authenticate(session: Session, presented: str) -> ApiToken | None:
     prefix = token_prefix(presented)
     if prefix is None:
         return None
-    token = session.scalars(select(ApiToken).where(ApiToken.prefix == prefix)).first()
+    # Every API request comes here; the owner is needed right after, so fetch both at once.
+    token = session.scalars(
+        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.prefix == prefix)
+    ).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _digest(presented)):
         return None
     now = utcnow()

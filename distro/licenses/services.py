@@ -12,7 +12,7 @@ import secrets
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .. import audit
 from ..audit import Actor
@@ -196,7 +196,11 @@ def visible_licenses(actor: Actor):
 def license_for(session: Session, actor: Actor, license_id: str) -> License:
     license = None
     if is_id(license_id):
-        license = session.scalars(visible_licenses(actor).where(License.id == license_id)).first()
+        license = session.scalars(
+            visible_licenses(actor)
+            .where(License.id == license_id)
+            .options(joinedload(License.org), joinedload(License.product))
+        ).first()
     if license is None:
         raise NotFound("no such license available to you")
     return license

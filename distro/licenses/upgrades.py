@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .. import audit
 from ..audit import Actor
 from ..clock import rfc3339, today, utcnow
 from ..errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
-from ..models import Organisation, Product, is_id
+from ..models import is_id
 from ..patches.models import Package
 from ..signing import Signer
 from ..text import clean_text
@@ -100,7 +100,7 @@ def submit_request(
             "this license already has a pending upgrade request", code="duplicate_request"
         )
     request = LicenseRequest(
-        license_id=source.id,
+        source=source,
         org_id=source.org_id,
         target_version=target_version,
         submitted_by=actor.user.id,
@@ -149,7 +149,8 @@ def request_for(session: Session, actor: Actor, request_id: str) -> LicenseReque
 
 def _claim(session: Session, request: LicenseRequest, status: str, actor: Actor, **values) -> None:
     """Move a pending request to `status`, or 409 if someone else decided it first."""
-    claimed = session.execute(
+    claimed = _update_returning(
+        session,
         update(LicenseRequest)
         .where(LicenseRequest.id == request.id, LicenseRequest.status == "pending")
         .values(
@@ -158,11 +159,19 @@ def _claim(session: Session, request: LicenseRequest, status: str, actor: Actor,
             decided_at=utcnow(),
             **values,
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
+        .returning(LicenseRequest),
+    )
+    if claimed is None:
         raise Conflict("the request is no longer pending", code="invalid_state")
-    session.refresh(request)
+
+
+def _update_returning(session: Session, stmt):
+    """Run a conditional UPDATE ... RETURNING; the object it matched is refreshed from
+    the row it wrote (one statement instead of an UPDATE and a SELECT), None if none."""
+    return session.scalars(
+        stmt,
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    ).first()
 
 
 def approve_request(
@@ -180,16 +189,21 @@ def approve_request(
     if request.status != "pending":
         raise Conflict(f"the request is {request.status}, not pending", code="invalid_state")
     _claim(session, request, "issued", actor, decision_note=_text(note, "note"))
-    source = request.source
-    session.refresh(source)  # read after the claim: a concurrent winner may have changed it
+    # Read after the claim: a concurrent winner may have changed the source.
+    source = session.get(
+        License,
+        request.license_id,
+        options=[joinedload(License.org), joinedload(License.product)],
+        populate_existing=True,
+    )
     if not is_active(source, today()):
         _check_upgradable(session, source, request.target_version)
     try:
         issued = issue_license(
             session,
             signer,
-            org=session.get(Organisation, source.org_id),
-            product=session.get(Product, source.product_id),
+            org=source.org,
+            product=source.product,
             version=request.target_version,
             modules=list(source.modules),
             user_count=source.user_count,
@@ -227,15 +241,15 @@ def approve_request(
 
 
 def supersede_source(session: Session, source: License) -> None:
-    changed = session.execute(
+    changed = _update_returning(
+        session,
         update(License)
         .where(License.id == source.id, License.status == "active")
         .values(status="superseded")
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
+        .returning(License),
+    )
+    if changed is None:
         raise Conflict("the source license is no longer active", code="invalid_state")
-    session.refresh(source)
 
 
 def reject_request(
