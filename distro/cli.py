@@ -15,6 +15,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 from sqlalchemy.exc import SQLAlchemyError
 
+from .config import ConfigError
 from .errors import DistroError
 
 
@@ -57,11 +58,16 @@ def _create_app():
 
 def main() -> None:
     """Console script entry point."""
-    FlaskGroup(
+    group = FlaskGroup(
         create_app=_create_app,
         add_version_option=False,
         help="distro: patch, installer and license distribution server.",
-    )(prog_name="distro")
+    )
+    try:
+        group(prog_name="distro")
+    except ConfigError as exc:  # raised while the app is built, before any command runs
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -6,15 +6,18 @@ teardown. Services receive the session explicitly and commit once per use case.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from .config import relative_sqlite_url
+from .config import ConfigError, relative_sqlite_url
 
 READS_AUTOCOMMIT = "distro_reads_autocommit"
+# Request decisions are conditional UPDATE ... RETURNING statements (SQLite 3.35, 2021).
+MIN_SQLITE = (3, 35)
 
 
 class Base(DeclarativeBase):
@@ -32,6 +35,12 @@ def make_engine(url: str) -> Engine:
     url = relative_sqlite_url(url)
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise ConfigError(
+            f"the embedded database needs SQLite {'.'.join(map(str, MIN_SQLITE))} or newer; "
+            f"this Python has {sqlite3.sqlite_version}. Use PostgreSQL "
+            "(DISTRO_DATABASE_URL) or a Python built with a newer SQLite"
+        )
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

@@ -225,3 +225,20 @@ def test_console_script_runs_outside_the_test_runner(tmp_path):
         cwd=tmp_path,
     )
     assert usage.returncode == 2 and "--role" in usage.stderr
+
+
+def test_a_bad_setting_is_one_error_line_not_a_traceback(tmp_path):
+    env = dict(
+        os.environ,
+        DISTRO_DATABASE_URL=f"sqlite:///{tmp_path}/x.db",
+        DISTRO_DOWNLOAD_MODE="teleport",
+    )
+    answer = subprocess.run(
+        [sys.executable, "-m", "distro.cli", "users", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert answer.returncode == 1
+    assert answer.stderr == "error: DISTRO_DOWNLOAD_MODE must be 'proxy' or 'redirect'\n"

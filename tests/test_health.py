@@ -48,3 +48,19 @@ def test_production_refuses_the_development_secret(app_config):
         create_app(dict(app_config, ENV="production", SECRET_KEY=DEV_SECRET_KEY))
     hardened = create_app(dict(app_config, ENV="production", SECRET_KEY="a-long-random-secret"))
     assert hardened.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_an_sqlite_too_old_for_the_conditional_updates_is_refused_at_start(app_config, monkeypatch):
+    import sqlite3
+
+    import pytest
+
+    from distro.config import ConfigError
+
+    if not app_config["DATABASE_URL"].startswith("sqlite"):
+        app_config = dict(app_config, DATABASE_URL="sqlite:///:memory:")
+    # The machine's SQLite is new enough; an old one can only be pretended.
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    with pytest.raises(ConfigError, match=r"SQLite 3\.35 or newer; this Python has 3\.31\.1"):
+        create_app(app_config)
