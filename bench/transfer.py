@@ -107,10 +107,7 @@ def local_downloads(source: Path) -> list[Row]:
         objects = Path(config["STORAGE_URL"].removeprefix("file://"))
         static = StaticServer(objects)
         try:
-            digest = subprocess.run(
-                ["sha256sum", str(source)], capture_output=True, text=True
-            ).stdout.split()[0]
-            direct = f"{static.url}/{blob_key(digest)}"
+            direct = f"{static.url}/{blob_key(_sha256sum(source))}"
             mine, theirs = interleaved_medians(
                 RUNS, lambda: curl_seconds(ours, headers), lambda: curl_seconds(direct)
             )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
+
 from distro import create_app
+from distro.config import DEV_SECRET_KEY, ConfigError
 
 
 def test_healthz_and_readyz_answer_ok(client):
@@ -40,10 +45,6 @@ def test_database_outage_on_an_api_call_is_a_503_envelope(app_config):
 
 
 def test_production_refuses_the_development_secret(app_config):
-    import pytest
-
-    from distro.config import DEV_SECRET_KEY, ConfigError
-
     with pytest.raises(ConfigError, match="DISTRO_SECRET_KEY"):
         create_app(dict(app_config, ENV="production", SECRET_KEY=DEV_SECRET_KEY))
     hardened = create_app(dict(app_config, ENV="production", SECRET_KEY="a-long-random-secret"))
@@ -51,12 +52,6 @@ def test_production_refuses_the_development_secret(app_config):
 
 
 def test_an_sqlite_too_old_for_the_conditional_updates_is_refused_at_start(app_config, monkeypatch):
-    import sqlite3
-
-    import pytest
-
-    from distro.config import ConfigError
-
     if not app_config["DATABASE_URL"].startswith("sqlite"):
         app_config = dict(app_config, DATABASE_URL="sqlite:///:memory:")
     # The machine's SQLite is new enough; an old one can only be pretended.
