@@ -1,5 +1,5 @@
 """WSGI entry point for gunicorn: `gunicorn wsgi:app`."""
 
-from distro import create_app
+from distro.app import create_app
 
 app = create_app()

@@ -13,16 +13,14 @@ import time
 import requests
 from sqlalchemy import insert
 
-from distro.clock import utcnow
-from distro.keys import active_signer
-from distro.models import Product, new_id
-from distro.patches.models import Package
+from bench.common import Row, distro_service, median, percentile, print_rows
+from distro.core.clock import utcnow
+from distro.core.ids import new_id
+from distro.core.versions import line_key, version_key
+from distro.patches.models import Package, Product
 from distro.patches.services import build_manifest
-from distro.resources import get_key_source
-from distro.versions import line_key, version_key
+from distro.signing.keys import active_signer, get_key_source
 from tests.conftest import grant_license
-
-from .common import Row, distro_service, median, percentile, print_rows
 
 PRODUCTS = 50
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", "4"))

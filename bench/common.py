@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 import boto3
 import requests
 
-from distro import create_app
-from distro.keys import KeySource, ensure_signing_key
-from distro.schema import upgrade
+from distro.app import create_app
+from distro.migrations import upgrade
+from distro.signing.keys import KeySource, ensure_signing_key
 from tests.conftest import Gunicorn, free_port, seed_world
 
 MIB = 1024 * 1024

@@ -12,9 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bench.common import JsonClient, Row, distro_service, print_rows
 from tests.conftest import grant_license, publish_file
-
-from .common import JsonClient, Row, distro_service, print_rows
 
 REQUESTS = int(os.environ.get("BENCH_LICENSES", "1000"))
 CLIENTS = int(os.environ.get("BENCH_LICENSE_CLIENTS", "1"))

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from .common import print_rows, save
+from bench.common import print_rows, save
 
 BENCHMARKS = ("transfer", "api", "licenses")
 

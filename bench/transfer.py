@@ -17,11 +17,7 @@ import boto3
 import psutil
 import requests
 
-from distro.storage import blob_key
-from tests.conftest import free_port, publish_file
-from tests.patches.test_large_files import PeakRss
-
-from .common import (
+from bench.common import (
     MIB,
     SIZE,
     Row,
@@ -34,6 +30,9 @@ from .common import (
     print_rows,
     s3_server,
 )
+from distro.storage.base import blob_key
+from tests.conftest import free_port, publish_file
+from tests.patches.test_large_files import PeakRss
 
 RUNS = 5
 

@@ -1,97 +1,19 @@
 """distro: patch, installer and license distribution server.
 
-`create_app` builds the app in named steps; nothing is built at import time.
+The tree is the map: one package per feature (`accounts`, `patches`, `licenses`,
+`audit`), shared infrastructure in packages of its own (`core`, `storage`, `signing`),
+the surfaces on top (`api`, `web`, `cli`, `ops`), and `client`, the installer client,
+which must import without Flask. `app.create_app` builds the service.
 """
 
 from __future__ import annotations
 
-import logging
 
-from flask import Flask
+def __getattr__(name: str):
+    # `flask --app distro` looks up `create_app` here; importing it lazily keeps
+    # `import distro.client` free of Flask.
+    if name == "create_app":
+        from distro.app import create_app
 
-from .config import check_config, default_config
-
-
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app from defaults, then `DISTRO_*` variables, then `test_config`."""
-    app = Flask(__name__)
-    app.config.from_mapping(default_config())
-    app.config.from_prefixed_env("DISTRO")
-    if test_config:
-        app.config.from_mapping(test_config)
-    check_config(app.config)
-    app.config["MAX_CONTENT_LENGTH"] = None  # uploads are limited while streaming instead
-    register_logging(app)
-    register_proxy(app)
-    register_extensions(app)
-    register_blueprints(app)
-    register_errorhandlers(app)
-    register_commands(app)
-    return app
-
-
-def register_logging(app: Flask) -> None:
-    """Log to stderr at INFO so operators see errors with their request ids."""
-    if not logging.getLogger("distro").handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logging.getLogger("distro").addHandler(handler)
-        logging.getLogger("distro").setLevel(logging.INFO)
-
-
-def register_proxy(app: Flask) -> None:
-    """Trust X-Forwarded-* from `DISTRO_TRUSTED_PROXIES` reverse proxies (0: none), so the
-    audit log records the client's address rather than the proxy's."""
-    hops = int(app.config.get("TRUSTED_PROXIES", 0))
-    if hops:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
-
-def register_extensions(app: Flask) -> None:
-    """Database, object store, keys, login, CSRF and rate limiting."""
-    from . import auth, db, headers, i18n, limits, passwords, resources
-
-    passwords.init_app(app)
-    headers.init_app(app)
-    i18n.init_app(app)
-    db.init_app(app)
-    resources.init_app(app)
-    auth.init_app(app)
-    limits.init_app(app)
-
-
-def register_blueprints(app: Flask) -> None:
-    """One blueprint per feature; the API ones live under /api/v1."""
-    from . import admin_pages, api, health, web
-    from .licenses import pages as license_pages
-    from .licenses import views as license_views
-    from .patches import pages as package_pages
-    from .patches import views as package_views
-
-    for blueprint in (
-        health.bp,
-        web.bp,
-        api.bp,
-        package_views.bp,
-        license_views.bp,
-        package_pages.bp,
-        license_pages.bp,
-        admin_pages.bp,
-    ):
-        app.register_blueprint(blueprint)
-
-
-def register_errorhandlers(app: Flask) -> None:
-    """Domain errors and HTTP errors become the JSON envelope (or an error page)."""
-    from . import httperrors
-
-    httperrors.register(app)
-
-
-def register_commands(app: Flask) -> None:
-    """The `distro` command-line group."""
-    from . import cli
-
-    cli.init_app(app)
+        return create_app
+    raise AttributeError(f"module 'distro' has no attribute {name!r}")

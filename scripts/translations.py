@@ -1,7 +1,7 @@
 """Refresh the Chinese catalogue: extract messages, keep existing translations, compile.
 
     .venv/bin/python scripts/translations.py
-Untranslated messages are listed; tests/test_i18n.py fails while any remain.
+Untranslated messages are listed; tests/web/test_i18n.py fails while any remain.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
-PO = ROOT / "distro/translations/zh/LC_MESSAGES/messages.po"
+PO = ROOT / "distro/web/translations/zh/LC_MESSAGES/messages.po"
 
 
 def extract(pot: Path) -> None:

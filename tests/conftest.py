@@ -27,9 +27,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from distro import create_app
-from distro.keys import KeySource, ensure_signing_key
-from distro.schema import upgrade
+from distro.app import create_app
+from distro.migrations import upgrade
+from distro.signing.keys import KeySource, ensure_signing_key
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

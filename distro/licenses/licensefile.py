@@ -16,8 +16,8 @@ import textwrap
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ..errors import SignatureInvalid, ValidationError
-from ..signing import Signer, canonical_json, key_id, verify
+from distro.core.errors import SignatureInvalid, ValidationError
+from distro.signing.signer import Signer, canonical_json, key_id, verify
 
 BEGIN = "-----BEGIN LICENSE FILE-----"
 END = "-----END LICENSE FILE-----"

@@ -12,9 +12,11 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
-from ..db import Base
-from ..models import Organisation, Product, User, new_id
+from distro.accounts.models import Organisation, User
+from distro.core.clock import utcnow
+from distro.core.db import Base
+from distro.core.ids import new_id
+from distro.patches.models import Product
 
 LICENSE_KINDS = ("subscription", "perpetual")
 DEPLOYMENTS = ("public_cloud", "private_cloud", "on_premises")

@@ -10,15 +10,14 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..db import get_session
-from ..errors import DistroError
-from ..keys import active_signer
-from ..pagekit import ButtonForm, page_access, show_error
-from ..patches.models import Package
-from ..resources import get_key_source
-from ..versions import parse_version
-from . import services, upgrades
-from .models import License, LicenseRequest
+from distro.core.db import get_session
+from distro.core.errors import DistroError
+from distro.core.versions import parse_version
+from distro.licenses import services, upgrades
+from distro.licenses.models import License, LicenseRequest
+from distro.patches.models import Package
+from distro.signing.keys import active_signer, get_key_source
+from distro.web.pagekit import ButtonForm, page_access, show_error
 
 bp = Blueprint("license_pages", __name__)
 

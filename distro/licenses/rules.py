@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, or_
 
-from .models import License
+from distro.licenses.models import License
 
 
 def active_clause(today: date) -> ColumnElement[bool]:

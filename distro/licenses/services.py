@@ -14,15 +14,17 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from .. import audit
-from ..audit import Actor
-from ..clock import rfc3339, utcnow
-from ..errors import NotFound, ValidationError
-from ..models import Organisation, Product, is_id, new_id
-from ..signing import Signer
-from ..versions import parse_version
-from . import licensefile
-from .models import DEPLOYMENTS, LICENSE_KINDS, License
+from distro import audit
+from distro.accounts.actor import Actor
+from distro.accounts.models import Organisation
+from distro.core.clock import rfc3339, utcnow
+from distro.core.errors import NotFound, ValidationError
+from distro.core.ids import is_id, new_id
+from distro.core.versions import parse_version
+from distro.licenses import licensefile
+from distro.licenses.models import DEPLOYMENTS, LICENSE_KINDS, License
+from distro.patches.models import Product
+from distro.signing.signer import Signer
 
 MODULE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
 MAX_USERS = 10_000_000

@@ -11,18 +11,18 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from .. import audit
-from ..audit import Actor
-from ..clock import rfc3339, today, utcnow
-from ..errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
-from ..models import is_id
-from ..patches.models import Package
-from ..signing import Signer
-from ..text import clean_text
-from ..versions import parse_version, version_key
-from .models import REQUEST_STATUSES, License, LicenseRequest
-from .rules import is_active
-from .services import issue_license, license_for, license_json, validate_modules
+from distro import audit
+from distro.accounts.actor import Actor
+from distro.core.clock import rfc3339, today, utcnow
+from distro.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
+from distro.core.ids import is_id
+from distro.core.text import clean_text
+from distro.core.versions import parse_version, version_key
+from distro.licenses.models import REQUEST_STATUSES, License, LicenseRequest
+from distro.licenses.rules import is_active
+from distro.licenses.services import issue_license, license_for, license_json, validate_modules
+from distro.patches.models import Package
+from distro.signing.signer import Signer
 
 MAX_TEXT = 2000
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..apiutil import json_body
-from ..auth import api_access, csrf
-from ..db import get_session
-from ..httpfiles import content_disposition
-from ..keys import active_signer
-from ..pagination import page_json, paginate, parse_limit
-from ..resources import get_key_source
-from . import services, upgrades
-from .models import License, LicenseRequest
+from distro.accounts.auth import api_access, csrf
+from distro.api.inputs import json_body
+from distro.core.db import get_session
+from distro.core.pagination import page_json, paginate, parse_limit
+from distro.licenses import services, upgrades
+from distro.licenses.models import License, LicenseRequest
+from distro.signing.keys import active_signer, get_key_source
+from distro.storage.httpfiles import content_disposition
 
 bp = Blueprint("licenses", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -1,8 +1,8 @@
-"""Alembic environment: runs on the connection `distro.schema.upgrade` hands it."""
+"""Alembic environment: runs on the connection `distro.migrations.upgrade` hands it."""
 
 from alembic import context
 
-from distro.schema import metadata
+from distro.migrations import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)

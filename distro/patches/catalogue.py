@@ -7,12 +7,11 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit import Actor
-from ..models import Product
-from ..updateplan import plan_path
-from ..versions import parse_version, version_key
-from .entitlement import product_for
-from .models import Package
+from distro.accounts.actor import Actor
+from distro.core.versions import parse_version, version_key
+from distro.patches.entitlement import product_for
+from distro.patches.models import Package, Product
+from distro.patches.updateplan import plan_path
 
 
 def listing_query(

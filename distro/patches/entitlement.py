@@ -10,15 +10,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..accounts import CODE
-from ..audit import Actor
-from ..clock import today
-from ..errors import NotFound
-from ..licenses.models import License
-from ..licenses.rules import active_clause
-from ..models import Product, is_id
-from ..versions import line_key
-from .models import Package
+from distro.accounts.actor import Actor
+from distro.accounts.services import CODE
+from distro.core.clock import today
+from distro.core.errors import NotFound
+from distro.core.ids import is_id
+from distro.core.versions import line_key
+from distro.licenses.models import License
+from distro.licenses.rules import active_clause
+from distro.patches.models import Package, Product
 
 ALL_LINES = "~"  # sorts after every line key: staff see every release line
 

@@ -13,9 +13,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..clock import utcnow
-from ..storage import ObjectStorage, StoredObject
-from .models import Package
+from distro.core.clock import utcnow
+from distro.patches.models import Package
+from distro.storage.base import ObjectStorage, StoredObject
 
 
 @dataclass(frozen=True)

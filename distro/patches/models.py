@@ -1,4 +1,4 @@
-"""The package model: one signed, published file of a product version."""
+"""Catalogue models: products, and packages (one signed, published file of a product version)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base
-from ..models import Product, new_id, utcnow
+from distro.core.clock import utcnow
+from distro.core.db import Base
+from distro.core.ids import new_id
 
 KINDS = ("patch", "feature_pack", "installer")
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Package(Base):

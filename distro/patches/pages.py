@@ -18,14 +18,14 @@ from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from ..auth import csrf
-from ..db import get_session
-from ..errors import DistroError
-from ..keys import list_keys
-from ..pagekit import page_access, show_error
-from . import catalogue, services
-from .entitlement import entitled_products, package_for
-from .models import KINDS, Package
+from distro.accounts.auth import csrf
+from distro.core.db import get_session
+from distro.core.errors import DistroError
+from distro.patches import catalogue, services
+from distro.patches.entitlement import entitled_products, package_for
+from distro.patches.models import KINDS, Package
+from distro.signing.keys import list_keys
+from distro.web.pagekit import page_access, show_error
 
 bp = Blueprint("package_pages", __name__)
 

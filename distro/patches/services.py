@@ -16,17 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..accounts import find_product
-from ..audit import Actor
-from ..clock import rfc3339, utcnow
-from ..errors import Conflict, RuleViolation, ValidationError
-from ..models import Product, new_id
-from ..signing import Signer, canonical_json
-from ..storage import BlobWriter, ObjectStorage, blob_key
-from ..text import clean_text, has_control_characters
-from ..versions import line_key, parse_range, parse_version, version_key
-from .models import KINDS, Package
+from distro import audit
+from distro.accounts.actor import Actor
+from distro.core.clock import rfc3339, utcnow
+from distro.core.errors import Conflict, RuleViolation, ValidationError
+from distro.core.ids import new_id
+from distro.core.text import clean_text, has_control_characters
+from distro.core.versions import line_key, parse_range, parse_version, version_key
+from distro.patches.models import KINDS, Package, Product
+from distro.patches.products import find_product
+from distro.signing.signer import Signer, canonical_json
+from distro.storage.base import BlobWriter, ObjectStorage, blob_key
 
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 MAX_NOTES = 20000

@@ -23,8 +23,8 @@ from werkzeug.sansio.multipart import (
     NeedData,
 )
 
-from ..errors import TooLarge, ValidationError
-from ..storage import BlobWriter
+from distro.core.errors import TooLarge, ValidationError
+from distro.storage.base import BlobWriter
 
 READ_SIZE = 1024 * 1024
 MAX_FIELD_BYTES = 64 * 1024

@@ -6,19 +6,19 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, redirect, request
 
-from .. import audit
-from ..apiutil import json_body, query_choice
-from ..auth import api_access, csrf
-from ..db import get_session, release_session
-from ..errors import Gone, StorageUnavailable, TooLarge, ValidationError
-from ..httpfiles import file_response, not_modified, plan_span
-from ..keys import active_signer
-from ..pagination import page_json, paginate, parse_limit
-from ..resources import get_key_source, get_storage
-from . import catalogue, services
-from .entitlement import entitled_products, package_for
-from .models import KINDS, Package
-from .upload import stream_upload
+from distro import audit
+from distro.accounts.auth import api_access, csrf
+from distro.api.inputs import json_body, query_choice
+from distro.core.db import get_session, release_session
+from distro.core.errors import Gone, StorageUnavailable, TooLarge, ValidationError
+from distro.core.pagination import page_json, paginate, parse_limit
+from distro.patches import catalogue, services
+from distro.patches.entitlement import entitled_products, package_for
+from distro.patches.models import KINDS, Package
+from distro.patches.upload import stream_upload
+from distro.signing.keys import active_signer, get_key_source
+from distro.storage.factory import get_storage
+from distro.storage.httpfiles import file_response, not_modified, plan_span
 
 bp = Blueprint("packages", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

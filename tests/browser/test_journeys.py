@@ -10,9 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from distro.licenses.licensefile import verify_file
-from distro.signing import load_public_pem
-
-from ..conftest import PASSWORD, grant_license, publish_file
+from distro.signing.signer import load_public_pem
+from tests.conftest import PASSWORD, grant_license, publish_file
 
 
 @pytest.fixture

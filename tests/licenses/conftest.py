@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from ..conftest import grant_license
+from tests.conftest import grant_license
 
 
 def grant(

@@ -8,9 +8,8 @@ import requests
 from sqlalchemy import select
 
 from distro.licenses.models import License
-
-from ..conftest import db_session
-from .conftest import submitted
+from tests.conftest import db_session
+from tests.licenses.conftest import submitted
 
 THREADS = 20
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from .conftest import grant
+from tests.licenses.conftest import grant
 
 
 @pytest.fixture

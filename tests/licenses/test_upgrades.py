@@ -6,9 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from distro.licenses.models import License, LicenseRequest
-
-from ..conftest import db_session
-from .conftest import decide, grant, submit, submitted
+from tests.conftest import db_session
+from tests.licenses.conftest import decide, grant, submit, submitted
 
 
 def test_happy_path_three_users(client, world, source, runner, tmp_path):

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ..conftest import grant_license
+from tests.conftest import grant_license
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import grant, publish, published
+from tests.patches.conftest import grant, publish, published
 
 
 @pytest.fixture

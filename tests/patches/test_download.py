@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import grant, published, sha
+from tests.patches.conftest import grant, published, sha
 
 
 @pytest.fixture

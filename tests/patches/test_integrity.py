@@ -9,11 +9,10 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from distro import create_app
-from distro.storage import blob_key
-
-from ..conftest import LiveServer, MultipartUpload, make_app, seed_world
-from .conftest import publish, published, sha
+from distro.app import create_app
+from distro.storage.base import blob_key
+from tests.conftest import LiveServer, MultipartUpload, make_app, seed_world
+from tests.patches.conftest import publish, published, sha
 
 
 def _tamper(app, key: str, backend: str, s3_endpoint: str) -> None:

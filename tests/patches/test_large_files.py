@@ -10,7 +10,7 @@ import psutil
 import pytest
 import requests
 
-from ..conftest import Gunicorn, MultipartUpload
+from tests.conftest import Gunicorn, MultipartUpload
 
 GIB = 1024**3
 LIMIT = 100 * 1024 * 1024

@@ -12,10 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from distro.patches.models import Package
-from distro.storage import blob_key
-
-from ..conftest import db_session
-from .conftest import publish, published, sha
+from distro.storage.base import blob_key
+from tests.conftest import db_session
+from tests.patches.conftest import publish, published, sha
 
 
 def test_publish_returns_signed_metadata(client, world, payload):

@@ -1,0 +1,138 @@
+"""Account pages: login, logout, and a user's own API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange
+
+from distro import audit
+from distro.accounts import services as accounts
+from distro.accounts import tokens
+from distro.accounts.actor import Actor
+from distro.accounts.models import ApiToken, User
+from distro.accounts.passwords import password_matches
+from distro.core.db import get_session
+from distro.core.errors import DistroError
+from distro.core.limits import limiter
+from distro.web.pagekit import ButtonForm, page_access, show_error
+
+bp = Blueprint("accounts", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    expires_days = IntegerField(
+        _l("Valid for (days)"),
+        default=tokens.DEFAULT_DAYS,
+        validators=[NumberRange(1, tokens.MAX_DAYS)],
+    )
+    installer = BooleanField(_l("Installer token (download only)"), default=True)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    error_message="Too many login attempts; wait a minute and try again.",
+)
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = get_session()
+        email = form.email.data.strip().lower()
+        user = None
+        if accounts.EMAIL.match(email):
+            user = session.scalars(select(User).where(User.email == email)).first()
+        ok = password_matches(user.password_hash if user else None, form.password.data)
+        if ok and user.disabled:
+            audit.record(
+                session,
+                Actor(user=user, ip=request.remote_addr),
+                "login.refused",
+                target_type="user",
+                target_id=user.id,
+                reason="disabled",
+            )
+            form.email.errors.append(_("This account is disabled. Ask your administrator."))
+        elif ok:
+            login_user(user)
+            audit.record(
+                session,
+                Actor(user=user, ip=request.remote_addr),
+                "login.success",
+                target_type="user",
+                target_id=user.id,
+                org_id=user.org_id,
+            )
+            session.commit()
+            return redirect(url_for("web.index"))
+        else:
+            audit.record(
+                session,
+                Actor(user=None, ip=request.remote_addr),
+                "login.failure",
+                email=email[:254].replace("\x00", ""),
+            )
+            form.password.errors.append(_("Wrong e-mail or password."))
+        session.commit()
+    status = 400 if request.method == "POST" else 200
+    return render_template("login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash(_("You are logged out."))
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/tokens", methods=["GET", "POST"], endpoint="tokens")
+@page_access()
+def tokens_page(actor):
+    session, form, secret = get_session(), TokenForm(), None
+    if form.validate_on_submit():
+        try:
+            installer = form.installer.data and actor.user.org_id is not None
+            _token, secret = tokens.create_token(
+                session,
+                actor,
+                actor.user,
+                name=form.name.data,
+                installer=installer,
+                expires_days=form.expires_days.data,
+            )
+            session.commit()
+        except DistroError as exc:
+            show_error(form, exc)
+    rows = session.scalars(tokens.visible_tokens(actor).order_by(ApiToken.created_at.desc())).all()
+    return render_template("tokens.html", form=form, rows=rows, secret=secret, button=ButtonForm())
+
+
+@bp.post("/tokens/<token_id>/revoke")
+@page_access()
+def revoke(actor, token_id: str):
+    if ButtonForm().validate_on_submit():
+        session = get_session()
+        try:
+            tokens.revoke_token(session, actor, token_id)
+            session.commit()
+            flash(_("The token is revoked."))
+        except DistroError as exc:
+            show_error(None, exc)
+    return redirect(url_for("accounts.tokens"))

@@ -1,0 +1,116 @@
+"""The application factory: `create_app` builds the app in named steps.
+
+Nothing is built at import time; `wsgi.py` is `app = create_app()`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from distro.core.config import check_config, default_config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app from defaults, then `DISTRO_*` variables, then `test_config`."""
+    app = Flask(
+        "distro",
+        template_folder="web/templates",
+        static_folder="web/static",
+    )
+    app.config.from_mapping(default_config())
+    app.config.from_prefixed_env("DISTRO")
+    if test_config:
+        app.config.from_mapping(test_config)
+    check_config(app.config)
+    app.config["MAX_CONTENT_LENGTH"] = None  # uploads are limited while streaming instead
+    register_logging(app)
+    register_proxy(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    """Log to stderr at INFO so operators see errors with their request ids."""
+    if not logging.getLogger("distro").handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("distro").addHandler(handler)
+        logging.getLogger("distro").setLevel(logging.INFO)
+
+
+def register_proxy(app: Flask) -> None:
+    """Trust X-Forwarded-* from `DISTRO_TRUSTED_PROXIES` reverse proxies (0: none), so the
+    audit log records the client's address rather than the proxy's."""
+    hops = int(app.config.get("TRUSTED_PROXIES", 0))
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_extensions(app: Flask) -> None:
+    """Database, object store, keys, login, CSRF and rate limiting."""
+    from distro.accounts import auth, passwords
+    from distro.core import db, limits
+    from distro.signing import keys
+    from distro.storage import factory
+    from distro.web import headers, i18n
+
+    passwords.init_app(app)
+    headers.init_app(app)
+    i18n.init_app(app)
+    db.init_app(app)
+    factory.init_app(app)
+    keys.init_app(app)
+    auth.init_app(app)
+    limits.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per feature; the API ones live under /api/v1."""
+    from distro.accounts import pages as account_pages
+    from distro.accounts import views as account_views
+    from distro.api import views as api_views
+    from distro.audit import views as audit_views
+    from distro.licenses import pages as license_pages
+    from distro.licenses import views as license_views
+    from distro.ops import health
+    from distro.patches import pages as package_pages
+    from distro.patches import views as package_views
+    from distro.signing import views as key_views
+    from distro.web import admin, pages
+
+    for blueprint in (
+        health.bp,
+        pages.bp,
+        account_pages.bp,
+        api_views.bp,
+        account_views.bp,
+        key_views.bp,
+        audit_views.bp,
+        package_views.bp,
+        license_views.bp,
+        package_pages.bp,
+        license_pages.bp,
+        admin.bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Domain errors and HTTP errors become the JSON envelope (or an error page)."""
+    from distro.api import errorhandlers
+
+    errorhandlers.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """The `distro` command-line group."""
+    from distro import cli
+
+    cli.init_app(app)

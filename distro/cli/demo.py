@@ -1,0 +1,88 @@
+"""Demo data for a first look at the embedded default: one account per role, one
+customer with a license, and a few small signed packages. Idempotent."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from distro.accounts import services as accounts
+from distro.accounts.actor import CLI
+from distro.accounts.models import Organisation
+from distro.core.errors import NotFound
+from distro.licenses.models import License
+from distro.licenses.services import grant_license
+from distro.patches import products
+from distro.patches.models import Package, Product
+from distro.patches.services import check_fields, publish_package
+from distro.signing.signer import Signer
+from distro.storage.base import ObjectStorage
+
+DEMO_PASSWORD = "demo-password-1"
+DEMO_USERS = [
+    ("publisher@example.com", "publisher", None),
+    ("approver@example.com", "approver", None),
+    ("manager@example.com", "account_manager", None),
+    ("it@acme.example", "customer_admin", "acme"),
+]
+DEMO_PACKAGES = [
+    ("9.0", "installer", None, "erp-9.0-setup.bin"),
+    ("9.0.1", "patch", ">=9.0,<9.0.1", "erp-9.0.1-patch.bin"),
+    ("9.1", "feature_pack", ">=9.0,<9.1", "erp-9.1-features.bin"),
+]
+
+
+def seed_demo(session: Session, storage: ObjectStorage, signer: Signer) -> list[tuple[str, str]]:
+    """Create what is missing; returns (e-mail, role) of the demo accounts."""
+    if not session.scalars(select(Product).where(Product.code == "erp")).first():
+        products.create_product(session, CLI, "erp", "ERP Suite")
+    for email, role, org in DEMO_USERS:
+        if (
+            org
+            and not session.scalars(select(Organisation).where(Organisation.code == org)).first()
+        ):
+            accounts.create_org(session, CLI, org, "ACME Manufacturing Ltd.")
+        try:
+            accounts.find_user(session, email)
+        except NotFound:
+            accounts.create_user(session, CLI, email, role, DEMO_PASSWORD, org)
+    acme, erp = accounts.find_org(session, "acme"), products.find_product(session, "erp")
+    accounts.assign_account_manager(
+        session, CLI, acme, accounts.find_user(session, "manager@example.com")
+    )
+    if not session.scalars(select(License).where(License.org_id == acme.id)).first():
+        grant_license(
+            session,
+            signer,
+            CLI,
+            org=acme,
+            product=erp,
+            version="9.0",
+            modules=["finance", "hr", "inventory"],
+            user_count=50,
+            kind="subscription",
+            deployment="on_premises",
+            starts=date(2026, 1, 1),
+            expires=date(2028, 12, 31),
+        )
+    for version, kind, applies, filename in DEMO_PACKAGES:
+        if not session.scalars(select(Package).where(Package.filename == filename)).first():
+            _publish_demo_file(session, storage, signer, version, kind, applies, filename)
+    return [(email, role) for email, role, _ in DEMO_USERS]
+
+
+def _publish_demo_file(session, storage, signer, version, kind, applies, filename) -> None:
+    fields = check_fields(
+        session,
+        product="erp",
+        version=version,
+        kind=kind,
+        filename=filename,
+        applies_to=applies,
+        notes=f"Demo {kind} for ERP {version}.",
+    )
+    writer = storage.open_writer(1024 * 1024)
+    writer.write(f"demo {kind} {version}\n".encode() * 1000)
+    publish_package(session, storage, signer, CLI, fields, writer)

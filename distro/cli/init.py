@@ -1,0 +1,59 @@
+"""`distro init` and `distro demo`: the schema, the first key and admin, demo data."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from distro.accounts import services as accounts
+from distro.accounts.actor import CLI
+from distro.cli.demo import DEMO_PASSWORD, seed_demo
+from distro.cli.errors import fail_cleanly
+from distro.core.db import get_session
+from distro.core.errors import NotFound, ValidationError
+from distro.migrations import upgrade
+from distro.signing import keys
+from distro.signing.keys import get_key_source
+from distro.storage.factory import get_storage
+
+
+@click.command("init")
+@with_appcontext
+@click.option("--admin-email", help="create this admin account if it does not exist")
+@click.option("--admin-password", help="password of the new admin account")
+@fail_cleanly
+def init_command(admin_email, admin_password):
+    """Create or upgrade the schema, the first signing key and the first admin."""
+    if bool(admin_email) != bool(admin_password):
+        raise ValidationError("--admin-email and --admin-password go together")
+    upgrade(current_app.extensions["distro.engine"])
+    click.echo("schema: up to date")
+    session = get_session()
+    key, created = keys.ensure_signing_key(session, get_key_source())
+    click.echo(f"signing key: {key.kid} ({'created' if created else 'existing'})")
+    last = key.kid
+    if admin_email:
+        try:
+            admin = accounts.find_user(session, admin_email)
+            click.echo(f"admin: {admin.email} (existing, password unchanged)")
+        except NotFound:
+            admin = accounts.create_user(session, CLI, admin_email, "admin", admin_password)
+            click.echo(f"admin: {admin.email} (created)")
+        last = admin.id
+    session.commit()
+    click.echo(last)
+
+
+@click.command("demo")
+@with_appcontext
+@fail_cleanly
+def demo_command():
+    """Create demo accounts and packages (idempotent) and print how to log in."""
+    session = get_session()
+    created = seed_demo(session, get_storage(), keys.active_signer(session, get_key_source()))
+    session.commit()
+    click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+    click.echo("  admin@example.com           admin (password admin-password-1)")
+    for email, role in created:
+        click.echo(f"  {email:<28}{role}")

@@ -1,0 +1,24 @@
+"""`distro products`: the products packages and licenses belong to."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from distro.accounts.actor import CLI
+from distro.cli.errors import fail_cleanly
+from distro.core.db import get_session
+from distro.patches import products as product_service
+
+products = AppGroup("products", help="Products.")
+
+
+@products.command("create")
+@click.argument("code")
+@click.option("--name", required=True)
+@fail_cleanly
+def products_create(code, name):
+    session = get_session()
+    product = product_service.create_product(session, CLI, code, name)
+    session.commit()
+    click.echo(product.id)

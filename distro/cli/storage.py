@@ -1,0 +1,63 @@
+"""`distro storage`: re-hash stored packages and sweep unreferenced objects."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import click
+from flask.cli import AppGroup
+
+from distro.cli.errors import fail_cleanly
+from distro.core.db import get_session
+from distro.patches import integrity
+from distro.storage.factory import get_storage
+
+storage_group = AppGroup("storage", help="Object store integrity.")
+
+
+@storage_group.command("verify")
+@fail_cleanly
+def storage_verify():
+    """Re-hash every stored package object; exit 1 if any is damaged or missing."""
+    bad = total = 0
+    for finding in integrity.verify_objects(get_session(), get_storage()):
+        total += 1
+        if finding.problem != "ok":
+            bad += 1
+            click.echo(
+                f"{finding.problem.upper()}: {finding.key} (packages {', '.join(finding.packages)})"
+            )
+    click.echo(f"{total} objects checked, {bad} damaged or missing")
+    if bad:
+        sys.exit(1)
+
+
+@storage_group.command("sweep")
+@click.option("--delete", is_flag=True, help="remove the unreferenced objects")
+@click.option(
+    "--older-than",
+    default=60,
+    show_default=True,
+    type=click.IntRange(0),
+    help="minutes; younger leftovers may be uploads in flight and are kept",
+)
+@fail_cleanly
+def storage_sweep(delete, older_than):
+    """List (and with --delete remove) objects that no package points to."""
+    storage, grace = get_storage(), timedelta(minutes=older_than)
+    found = removed = 0
+    for orphan in integrity.find_orphans(get_session(), storage, grace):
+        found += 1
+        action = "kept (recent)" if orphan.recent else ("deleted" if delete else "unreferenced")
+        if delete and not orphan.recent:
+            storage.delete(orphan.obj.key)
+            removed += 1
+        click.echo(
+            f"{action}: {orphan.obj.key} {orphan.obj.size} bytes "
+            f"modified {orphan.obj.modified:%Y-%m-%dT%H:%M:%SZ}"
+        )
+    for key in storage.abort_stale_multipart(grace, dry_run=not delete):
+        found += 1
+        click.echo(f"{'aborted' if delete else 'unfinished'} multipart upload: {key}")
+    click.echo(f"{found} unreferenced, {removed} deleted")

@@ -1,0 +1,35 @@
+"""`distro users`: user accounts of every role."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from distro.accounts import services as accounts
+from distro.accounts.actor import CLI
+from distro.accounts.models import ROLES
+from distro.cli.errors import fail_cleanly
+from distro.core.db import get_session
+from distro.core.errors import ValidationError
+
+users = AppGroup("users", help="User accounts.")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--org", "org_code", metavar="CODE")
+@click.option("--password")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@fail_cleanly
+def users_create(email, role, org_code, password, password_stdin):
+    if bool(password) == password_stdin:
+        raise ValidationError("give exactly one of --password P or --password-stdin")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    session = get_session()
+    user = accounts.create_user(session, CLI, email, role, password, org_code)
+    session.commit()
+    click.echo(user.id)

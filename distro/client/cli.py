@@ -1,0 +1,136 @@
+"""`distro fetch`: the reference installer client at the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from distro.client.fetcher import DistroClient, FetchError, load_keys, pin_server_keys
+
+
+class Reporter:
+    """Progress as a tqdm bar on a terminal, or as JSON lines with --json."""
+
+    def __init__(self, as_json: bool):
+        self.as_json, self.bar, self._last, self._current = as_json, None, 0.0, None
+
+    def event(self, kind: str, **fields) -> None:
+        if self.as_json:
+            click.echo(json.dumps({"event": kind, **fields}, sort_keys=True))
+
+    def progress(self, package: dict, done: int, total: int) -> None:
+        if self.as_json:
+            now = time.monotonic()
+            if now - self._last >= 0.5 or done == total:
+                self._last = now
+                self.event("progress", id=package["id"], bytes=done, total=total)
+            return
+        if self.bar is None or self._current != package["id"]:
+            self.close()
+            self._current = package["id"]
+            self.bar = tqdm(
+                total=total,
+                initial=0,
+                unit="B",
+                unit_scale=True,
+                desc=package["filename"],
+                disable=not sys.stderr.isatty(),
+            )
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@click.command("fetch")
+@click.option("--server", required=True, envvar="DISTRO_SERVER", help="https://host")
+@click.option("--token", required=True, envvar="DISTRO_TOKEN", help="installer token")
+@click.option("--product", required=True, metavar="CODE")
+@click.option("--from", "from_version", metavar="VERSION", help="version installed now")
+@click.option("--to", "to_version", metavar="VERSION", help="stop at this version")
+@click.option("--installer", is_flag=True, help="fetch the installer of --version")
+@click.option("--version", metavar="VERSION", help="with --installer: the version")
+@click.option("--dest", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "key_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="trusted public key PEM (repeatable)",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines for installer scripts")
+def fetch_command(
+    server, token, product, from_version, to_version, installer, version, dest, key_paths, as_json
+):
+    """Download and verify an update path (or one installer) into DEST."""
+    report = Reporter(as_json)
+    try:
+        _check_arguments(installer, version, from_version)
+        keys = _trusted_keys(server, dest, key_paths, report)
+        client = DistroClient(server, token, keys)
+        if installer:
+            packages = [client.installer(product, version)]
+        else:
+            packages = client.update_plan(product, from_version, to_version)
+        report.event(
+            "plan",
+            steps=[
+                {"id": p["id"], "version": p["version"], "kind": p["kind"], "size": p["size"]}
+                for p in packages
+            ],
+        )
+        if not packages and not as_json:
+            click.echo(f"{product} {from_version} is up to date")
+        for package in packages:
+            fetched = client.fetch(package, dest, report.progress)
+            report.close()
+            report.event(
+                "verified",
+                id=package["id"],
+                version=package["version"],
+                path=str(fetched.path),
+                resumed_from=fetched.resumed_from,
+                downloaded=fetched.downloaded,
+            )
+            if not as_json:
+                resumed = (
+                    f", resumed at byte {fetched.resumed_from}" if fetched.resumed_from else ""
+                )
+                click.echo(
+                    f"verified {package['kind']} {package['version']}: {fetched.path}{resumed}"
+                )
+        report.event("done", count=len(packages))
+    except FetchError as exc:
+        report.close()
+        report.event("error", message=exc.message)
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+
+
+def _check_arguments(installer: bool, version: str | None, from_version: str | None) -> None:
+    if installer and not version:
+        raise FetchError("--installer needs --version")
+    if not installer and not from_version:
+        raise FetchError("give --from VERSION (or --installer --version V)")
+
+
+def _trusted_keys(server: str, dest: Path, key_paths, report: Reporter):
+    if key_paths:
+        return load_keys(list(key_paths))
+    keys, fetched_now = pin_server_keys(server, dest)
+    if fetched_now:
+        message = (
+            f"WARNING: no --key given; trusting the keys {', '.join(keys)} that "
+            f"{server} sent now and pinning them in {dest}. Check them against the "
+            "vendor's published key ids."
+        )
+        click.echo(message, err=True)
+        report.event("warning", message=message)
+    return keys

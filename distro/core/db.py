@@ -1,0 +1,99 @@
+"""Database engine and the per-request session.
+
+One engine per app; one session per request (or CLI command) kept on `g` and closed in
+teardown. Services receive the session explicitly and commit once per use case.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from flask import Flask, current_app, g, has_request_context, request
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from distro.core.config import ConfigError, relative_sqlite_url
+
+READS_AUTOCOMMIT = "distro_reads_autocommit"
+# Request decisions are conditional UPDATE ... RETURNING statements (SQLite 3.35, 2021).
+MIN_SQLITE = (3, 35)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model."""
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and write-intent transactions.
+
+    SQLite cannot upgrade a read transaction to a write one when another writer got in
+    between (it fails at once with "database is locked"), so every transaction starts
+    with BEGIN IMMEDIATE. The embedded default serialises writers that way; PostgreSQL,
+    the production database, uses ordinary transactions with row locks.
+    """
+    url = relative_sqlite_url(url)
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise ConfigError(
+            f"the embedded database needs SQLite {'.'.join(map(str, MIN_SQLITE))} or newer; "
+            f"this Python has {sqlite3.sqlite_version}. Use PostgreSQL "
+            "(DISTRO_DATABASE_URL) or a Python built with a newer SQLite"
+        )
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if not conn.get_execution_options().get(READS_AUTOCOMMIT):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def ensure_sqlite_folder(engine: Engine) -> None:
+    """Create the folder of a SQLite file (called by `distro init`, not at start-up, so
+    that commands which never touch the database leave no folders behind)."""
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine and session factory and close the request's session on teardown."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["distro.engine"] = engine
+    app.extensions["distro.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["distro.read_sessionmaker"] = sessionmaker(
+        engine.execution_options(**{READS_AUTOCOMMIT: True}), expire_on_commit=False
+    )
+    app.teardown_appcontext(close_session)
+
+
+def get_session() -> Session:
+    """The session of the current request or CLI command (see `make_engine` for GETs)."""
+    if "db_session" not in g:
+        reading = has_request_context() and request.method in ("GET", "HEAD")
+        kind = "distro.read_sessionmaker" if reading else "distro.sessionmaker"
+        g.db_session = current_app.extensions[kind]()
+    return g.db_session
+
+
+def release_session() -> None:
+    """Give the connection back early, e.g. before streaming a long download."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    release_session()

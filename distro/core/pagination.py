@@ -1,0 +1,65 @@
+"""Keyset pagination for every list: `limit` (default 50, max 500) and an opaque `cursor`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import Session
+
+from distro.core.errors import ValidationError
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ValidationError(f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit")
+    return int(raw)
+
+
+def _encode(values: list) -> str:
+    plain = [["t", v.isoformat()] if isinstance(v, datetime) else ["v", v] for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, width: int) -> list:
+    try:
+        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(plain, list) or len(plain) != width:
+            raise ValueError
+        if any(not isinstance(v, str | int) or "\x00" in str(v) for _, v in plain):
+            raise ValueError
+        return [datetime.fromisoformat(v) if kind == "t" else v for kind, v in plain]
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError(
+            "cursor is not one this server handed out", code="invalid_cursor", field="cursor"
+        ) from None
+
+
+def paginate(
+    session: Session, stmt: Select, key_columns: list, limit: int, cursor: str | None
+) -> tuple[list, str | None]:
+    """Run `stmt` newest first by `key_columns` (all descending, last one unique).
+
+    Returns one page of entities and the cursor of the next page (None on the last).
+    """
+    if cursor:
+        stmt = stmt.where(tuple_(*key_columns) < tuple_(*_decode(cursor, len(key_columns))))
+    stmt = stmt.order_by(*[column.desc() for column in key_columns]).limit(limit + 1)
+    rows = list(session.scalars(stmt))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, _encode([getattr(last, column.key) for column in key_columns])
+
+
+def page_json(items: list, next_cursor: str | None) -> dict:
+    return {"items": items, "next_cursor": next_cursor}

@@ -1,0 +1,36 @@
+"""Products: the catalogue's top level, created by operators and looked up by code."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from distro import audit
+from distro.accounts.actor import Actor
+from distro.accounts.services import CODE, validate_code, validate_name
+from distro.core.errors import Conflict, NotFound, ValidationError
+from distro.patches.models import Product
+
+
+def find_product(session: Session, code: object) -> Product:
+    if not isinstance(code, str):
+        raise ValidationError("product must be a product code", field="product")
+    product = None
+    if CODE.match(code):
+        product = session.scalars(select(Product).where(Product.code == code)).first()
+    if product is None:
+        raise NotFound(f"no product with code {code!r}")
+    return product
+
+
+def create_product(session: Session, actor: Actor, code: str, name: str) -> Product:
+    code, name = validate_code(code, "product"), validate_name(name)
+    if session.scalars(select(Product).where(Product.code == code)).first():
+        raise Conflict(f"product {code!r} already exists", code="duplicate")
+    product = Product(code=code, name=name)
+    session.add(product)
+    session.flush()
+    audit.record(
+        session, actor, "product.create", target_type="product", target_id=product.id, code=code
+    )
+    return product

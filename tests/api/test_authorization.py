@@ -1,0 +1,239 @@
+"""The authorization matrix: every endpoint × every kind of caller, from one table.
+
+Cells name the status a caller gets. Where the caller is allowed, the request is built
+to stop at a predictable point after the permission checks (a validation error, or a
+state conflict on the second attempt), so the matrix checks who may call what without
+depending on the order of the cells. A route without a row fails the test.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from distro.accounts.models import ApiToken
+from tests.conftest import cli_ok, db_session, grant_license, publish_file
+
+CALLERS = [
+    "anon",
+    "expired",
+    "revoked",
+    "it@acme.test",
+    "installer@acme",
+    "it@globex.test",
+    "installer@globex",
+    "am@vendor.test",
+    "am2@vendor.test",
+    "appr@vendor.test",
+    "pub@vendor.test",
+    "admin@vendor.test",
+]
+
+
+def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
+    """(method, path, request kwargs, expected status per caller)."""
+    pkg, lic, req, tok = ids["package"], ids["license"], ids["request"], ids["token"]
+    acme_read = {
+        **{c: 200 for c in CALLERS},
+        "anon": 401,
+        "expired": 401,
+        "revoked": 401,
+        "it@globex.test": 404,
+        "installer@globex": 404,
+    }
+    license_read = {**acme_read, "am2@vendor.test": 404}
+    everyone = {c: 200 for c in CALLERS}
+    authenticated = {**everyone, "anon": 401, "expired": 401, "revoked": 401}
+    no_installer = {"installer@acme": 403, "installer@globex": 403}
+    return [
+        ("GET", "/api/v1/keys", {}, everyone),
+        ("GET", "/api/v1/openapi.json", {}, everyone),
+        ("GET", "/api/v1/products", {}, authenticated),
+        ("GET", "/api/v1/products/erp/packages", {}, acme_read),
+        ("GET", "/api/v1/products/erp/updates?from=8.0", {}, acme_read),
+        ("GET", f"/api/v1/packages/{pkg}", {}, acme_read),
+        ("GET", f"/api/v1/packages/{pkg}/download", {}, acme_read),
+        (
+            "POST",
+            "/api/v1/packages",
+            {"json": {}},
+            {
+                **authenticated,
+                **{c: 403 for c in CALLERS[3:]},
+                "pub@vendor.test": 400,
+                "admin@vendor.test": 400,
+            },
+        ),
+        (
+            "POST",
+            f"/api/v1/packages/{pkg}/yank",
+            {"json": {}},
+            {
+                **authenticated,
+                **{c: 403 for c in CALLERS[3:]},
+                "pub@vendor.test": 400,
+                "admin@vendor.test": 400,
+            },
+        ),
+        ("GET", "/api/v1/licenses", {}, authenticated),
+        ("GET", f"/api/v1/licenses/{lic}", {}, license_read),
+        ("GET", f"/api/v1/licenses/{lic}/file", {}, license_read),
+        (
+            "POST",
+            "/api/v1/license-requests",
+            {"json": {"license_id": lic, "target_version": "10.0"}},
+            {
+                **authenticated,
+                **{c: 403 for c in CALLERS[3:]},
+                "am@vendor.test": 422,
+                "am2@vendor.test": 404,
+                "admin@vendor.test": 422,
+            },
+        ),
+        (
+            "GET",
+            "/api/v1/license-requests",
+            {},
+            {
+                **authenticated,
+                **{c: 403 for c in CALLERS[3:]},
+                "am@vendor.test": 200,
+                "am2@vendor.test": 200,
+                "appr@vendor.test": 200,
+                "admin@vendor.test": 200,
+            },
+        ),
+        (
+            "POST",
+            f"/api/v1/license-requests/{req}/approve",
+            {"json": {}},
+            {
+                **authenticated,
+                **{c: 403 for c in CALLERS[3:]},
+                "appr@vendor.test": {200, 409},
+                "admin@vendor.test": {200, 409},
+            },
+        ),
+        (
+            "POST",
+            f"/api/v1/license-requests/{req}/reject",
+            {"json": {}},
+            {
+                **authenticated,
+                **{c: 403 for c in CALLERS[3:]},
+                "appr@vendor.test": 400,
+                "admin@vendor.test": 400,
+            },
+        ),
+        (
+            "POST",
+            f"/api/v1/license-requests/{req}/cancel",
+            {},
+            {
+                **authenticated,
+                **{c: 403 for c in CALLERS[3:]},
+                "am@vendor.test": {200, 409},
+                "am2@vendor.test": 404,
+                "admin@vendor.test": 403,
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/tokens",
+            {"json": {}},
+            {**authenticated, **{c: 400 for c in CALLERS[3:]}, **no_installer},
+        ),
+        ("GET", "/api/v1/tokens", {}, {**authenticated, **no_installer}),
+        (
+            "DELETE",
+            f"/api/v1/tokens/{tok}",
+            {},
+            {
+                **authenticated,
+                **{c: 404 for c in CALLERS[3:]},
+                **no_installer,
+                "it@acme.test": 200,
+                "admin@vendor.test": 200,
+            },
+        ),
+        (
+            "GET",
+            "/api/v1/audit",
+            {},
+            {**authenticated, **{c: 403 for c in CALLERS[3:]}, "admin@vendor.test": 200},
+        ),
+    ]
+
+
+@pytest.fixture
+def ids(app, client, world, runner, tmp_path):
+    """A package acme is entitled to, acme's license, a pending request and a token."""
+    license_id = grant_license(runner, expires="2099-01-01")
+    path = tmp_path / "p.bin"
+    path.write_bytes(b"patch")
+    package = publish_file(runner, path, version="8.0.1", kind="patch", applies_to=">=8.0,<8.0.1")
+    request = client.post(
+        "/api/v1/license-requests",
+        headers=world.auth("am@vendor.test"),
+        json={"license_id": license_id, "target_version": "8.0.1"},
+    ).get_json()
+    token = client.post(
+        "/api/v1/tokens",
+        json={"name": "victim", "installer": True},
+        headers=world.auth("it@acme.test"),
+    ).get_json()
+    for name, change in (("expired", "expire"), ("revoked", "revoke")):
+        secret = cli_ok(runner, "tokens", "create", "admin@vendor.test", "--name", name)
+        world.headers[name] = {"Authorization": f"Bearer {secret}"}
+        with db_session(app) as session:
+            row = session.query(ApiToken).filter_by(prefix=secret.split("_")[1]).one()
+            if change == "expire":
+                row.expires_at = row.created_at - timedelta(seconds=1)
+            else:
+                row.revoked_at = row.created_at
+            session.commit()
+    world.headers["anon"] = {}
+    return {
+        "package": package,
+        "license": license_id,
+        "request": request["id"],
+        "token": token["id"],
+    }
+
+
+FAKE_IDS = {"package": "p" * 32, "license": "l" * 32, "request": "r" * 32, "token": "t" * 32}
+
+
+def test_every_route_has_a_row(app):
+    fake = FAKE_IDS
+    rows = {
+        (method, re.sub(r"/[plrt]{32}(?=/|$)", "/{id}", path.split("?")[0]))
+        for method, path, _, _ in matrix(fake)
+    }
+    routed = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1"):
+            path = re.sub(r"<(?:\w+:)?\w+>", "{id}", rule.rule).replace(
+                "products/{id}", "products/erp"
+            )
+            routed |= {(m, path) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert rows == routed
+
+
+@pytest.mark.parametrize("row", range(len(matrix(FAKE_IDS))))
+def test_authorization_matrix(client, world, ids, row):
+    method, path, kwargs, expected = matrix(ids)[row]
+    got = {}
+    for caller in CALLERS:
+        answer = client.open(path, method=method, headers=world.headers[caller], **kwargs)
+        got[caller] = answer.status_code
+        if answer.status_code >= 400:
+            assert answer.get_json()["error"]["code"], (caller, path)
+    mismatches = {
+        c: (got[c], expected[c])
+        for c in CALLERS
+        if got[c] not in (expected[c] if isinstance(expected[c], set) else {expected[c]})
+    }
+    assert mismatches == {}, f"{method} {path}"

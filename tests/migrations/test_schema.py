@@ -1,0 +1,32 @@
+"""The schema comes from Alembic migrations, and the models match them exactly."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from distro.core.db import make_engine
+from distro.migrations import metadata, upgrade
+
+
+def test_migrations_build_a_blank_database_that_matches_the_models(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    upgrade(engine)  # a second run is a no-op
+    tables = set(inspect(engine).get_table_names())
+    assert {
+        "users",
+        "organisations",
+        "packages",
+        "licenses",
+        "license_requests",
+        "api_tokens",
+        "audit_events",
+        "signing_keys",
+        "alembic_version",
+    } <= tables
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+    engine.dispose()
