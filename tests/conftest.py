@@ -363,7 +363,8 @@ class Gunicorn:
             try:
                 if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # not listening yet, or a worker still importing on a busy machine
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"gunicorn on {self.url} did not become ready")

@@ -7,19 +7,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
 
 from distro import audit
 from distro.accounts import services as accounts
 from distro.accounts import tokens
 from distro.accounts.actor import Actor
-from distro.accounts.models import ApiToken, User
+from distro.accounts.models import ApiToken
 from distro.accounts.passwords import password_matches
 from distro.core.db import get_session
 from distro.core.errors import DistroError
 from distro.core.limits import limiter
+from distro.core.parsers import parse_integer_text
 from distro.web.pagekit import ButtonForm, page_access, show_error
 
 bp = Blueprint("accounts", __name__)
@@ -32,10 +32,11 @@ class LoginForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    expires_days = IntegerField(
+    # Text, parsed by the token service: WTForms' IntegerField would take `٣` via int().
+    expires_days = StringField(
         _l("Valid for (days)"),
-        default=tokens.DEFAULT_DAYS,
-        validators=[NumberRange(1, tokens.MAX_DAYS)],
+        default=str(tokens.DEFAULT_DAYS),
+        validators=[DataRequired(), Length(max=20)],
     )
     installer = BooleanField(_l("Installer token (download only)"), default=True)
 
@@ -55,9 +56,7 @@ def login():
     if form.validate_on_submit():
         session = get_session()
         email = form.email.data.strip().lower()
-        user = None
-        if accounts.EMAIL.match(email):
-            user = session.scalars(select(User).where(User.email == email)).first()
+        user = accounts.user_by_email(session, form.email.data)
         ok = password_matches(user.password_hash if user else None, form.password.data)
         if ok and user.disabled:
             audit.record(
@@ -109,13 +108,14 @@ def tokens_page(actor):
     if form.validate_on_submit():
         try:
             installer = form.installer.data and actor.user.org_id is not None
+            days = parse_integer_text(form.expires_days.data, "expires_days", 1, tokens.MAX_DAYS)
             _token, secret = tokens.create_token(
                 session,
                 actor,
                 actor.user,
                 name=form.name.data,
                 installer=installer,
-                expires_days=form.expires_days.data,
+                expires_days=days,
             )
             session.commit()
         except DistroError as exc:

@@ -6,8 +6,6 @@ things with the same message.
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,44 +14,50 @@ from distro.accounts.actor import Actor
 from distro.accounts.models import ROLES, Organisation, User
 from distro.accounts.passwords import hash_password
 from distro.core.errors import Conflict, NotFound, ValidationError
-from distro.core.text import clean_text
-
-CODE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
-_LOCAL = r"[^@\s\x00-\x1f\x7f]"
-EMAIL = re.compile(rf"^{_LOCAL}{{1,64}}@{_LOCAL}{{1,189}}\.{_LOCAL}{{1,60}}$")
+from distro.core.parsers import parse_code, parse_email, parse_text
 
 
 def validate_code(code: object, what: str) -> str:
-    if not isinstance(code, str) or not CODE.match(code):
-        raise ValidationError(
-            f"{what} code must be 2-32 characters: a lower-case letter, then lower-case "
-            "letters, digits or '-'",
-            field="code",
-        )
-    return code
+    return parse_code(code, "code", what)
 
 
 def validate_name(name: object, field: str = "name") -> str:
-    return clean_text(name, field, 200, required=True)
+    return parse_text(name, field, 200, required=True)
 
 
 def normalise_email(email: object) -> str:
-    if not isinstance(email, str) or not EMAIL.match(email.strip()):
-        raise ValidationError("not a valid e-mail address", field="email")
-    return email.strip().lower()
+    return parse_email(email)
+
+
+def lookup_code(code: object) -> str | None:
+    """A code as parsed for a lookup; one that cannot exist is simply not found."""
+    try:
+        return parse_code(code, "code", "lookup")
+    except ValidationError:
+        return None
 
 
 def find_org(session: Session, code: str) -> Organisation:
     org = None
-    if CODE.match(code):
-        org = session.scalars(select(Organisation).where(Organisation.code == code)).first()
+    if lookup := lookup_code(code):
+        org = session.scalars(select(Organisation).where(Organisation.code == lookup)).first()
     if org is None:
         raise NotFound(f"no organisation with code {code!r}")
     return org
 
 
+def user_by_email(session: Session, email: object) -> User | None:
+    """The user with that address (any case, full-width forms folded), or None."""
+    try:
+        address = parse_email(email)
+    except ValidationError:
+        return None
+    return session.scalars(select(User).where(User.email == address)).first()
+
+
 def find_user(session: Session, email: str) -> User:
-    user = session.scalars(select(User).where(User.email == normalise_email(email))).first()
+    normalise_email(email)  # a malformed address is a 400, not a 404
+    user = user_by_email(session, email)
     if user is None:
         raise NotFound(f"no user with e-mail {email!r}")
     return user

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -18,12 +19,14 @@ from distro import audit
 from distro.accounts.actor import Actor
 from distro.accounts.models import ApiToken, User
 from distro.core.clock import rfc3339, utcnow
-from distro.core.errors import Forbidden, NotFound, RuleViolation, ValidationError
+from distro.core.errors import Forbidden, NotFound, RuleViolation
 from distro.core.ids import is_id
-from distro.core.text import clean_text
+from distro.core.parsers import parse_integer, parse_text
 
 DEFAULT_DAYS = 365
 MAX_DAYS = 3650
+# `dst_<prefix>_<secret>`, in ASCII letters, digits, `-` and `_` (the secret may hold `_`).
+_PRESENTED = re.compile(r"dst_([A-Za-z0-9-]+)_[A-Za-z0-9_-]+", re.ASCII)
 
 
 def _digest(token: str) -> str:
@@ -31,15 +34,11 @@ def _digest(token: str) -> str:
 
 
 def validate_name(name: object) -> str:
-    return clean_text(name, "name", 100, required=True)
+    return parse_text(name, "name", 100, required=True)
 
 
 def validate_days(days: object) -> int:
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise ValidationError(
-            f"expires_days must be a whole number from 1 to {MAX_DAYS}", field="expires_days"
-        )
-    return days
+    return parse_integer(days, "expires_days", 1, MAX_DAYS)
 
 
 def create_token(
@@ -127,15 +126,8 @@ def revoke_token(session: Session, actor: Actor, token_id: str) -> ApiToken:
 
 def token_prefix(presented: str) -> str | None:
     """The (non-secret) prefix of a well-formed `dst_<prefix>_<secret>`, else None."""
-    parts = presented.split("_", 2)
-    if (
-        len(parts) != 3
-        or parts[0] != "dst"
-        or len(presented) > 200
-        or not all(c.isalnum() or c in "-_" for c in presented)
-    ):
-        return None
-    return parts[1]
+    match = _PRESENTED.fullmatch(presented) if len(presented) <= 200 else None
+    return match.group(1) if match else None
 
 
 def authenticate(session: Session, presented: str) -> ApiToken | None:

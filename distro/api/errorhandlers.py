@@ -6,6 +6,7 @@ Unexpected exceptions are logged with the request id and answered 500 without in
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from flask import Flask, Response, g, jsonify, render_template, request
@@ -17,6 +18,10 @@ from distro.core.db import release_session
 from distro.core.errors import DistroError, RangeNotSatisfiable
 
 log = logging.getLogger("distro")
+
+
+# A caller's request id is echoed and logged, so only plain ASCII ones are taken over.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
 
 
 def envelope(status: int, code: str, message: str, **extra) -> Response:
@@ -40,7 +45,7 @@ def register(app: Flask) -> None:
     @app.before_request
     def _assign_request_id():
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else uuid.uuid4().hex
+        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
     @app.after_request
     def _echo_request_id(response: Response) -> Response:

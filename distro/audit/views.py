@@ -11,9 +11,8 @@ from distro.accounts.auth import api_access, csrf
 from distro.audit.models import AuditEvent
 from distro.core.clock import rfc3339
 from distro.core.db import get_session
-from distro.core.errors import ValidationError
 from distro.core.pagination import page_json, paginate, parse_limit
-from distro.core.text import clean_text
+from distro.core.parsers import parse_moment, parse_text
 
 bp = Blueprint("audit", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -37,12 +36,7 @@ def _audit_json(event: AuditEvent) -> dict:
 
 def _parse_moment(name: str) -> datetime | None:
     raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).replace(tzinfo=None)
-    except ValueError:
-        raise ValidationError(f"{name} must be a date or RFC 3339 time", field=name) from None
+    return parse_moment(raw, name) if raw else None
 
 
 @bp.get("/audit")
@@ -55,7 +49,7 @@ def audit_log(actor):
         ("actor", AuditEvent.actor_email),
     ):
         if request.args.get(arg):
-            stmt = stmt.where(column == clean_text(request.args[arg], arg, 254))
+            stmt = stmt.where(column == parse_text(request.args[arg], arg, 254))
     since, until = _parse_moment("since"), _parse_moment("until")
     if since:
         stmt = stmt.where(AuditEvent.at >= since)

@@ -8,9 +8,10 @@ from flask.cli import AppGroup
 from distro.accounts import services as accounts
 from distro.accounts.actor import CLI
 from distro.cli.errors import fail_cleanly
-from distro.core.clock import parse_date
+from distro.cli.params import WholeNumber
 from distro.core.db import get_session
-from distro.licenses.services import grant_license
+from distro.core.parsers import parse_date
+from distro.licenses.services import MAX_USERS, grant_license
 from distro.patches import products as product_service
 from distro.signing import keys
 from distro.signing.keys import get_key_source
@@ -23,7 +24,7 @@ licenses = AppGroup("licenses", help="Licenses.")
 @click.option("--product", "product_code", required=True, metavar="CODE")
 @click.option("--version", required=True)
 @click.option("--modules", required=True, metavar="A,B,C")
-@click.option("--users", "user_count", required=True, type=click.IntRange(1))
+@click.option("--users", "user_count", required=True, type=WholeNumber(1, MAX_USERS))
 @click.option("--kind", required=True, type=click.Choice(["subscription", "perpetual"]))
 @click.option(
     "--deployment",

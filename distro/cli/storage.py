@@ -9,7 +9,9 @@ import click
 from flask.cli import AppGroup
 
 from distro.cli.errors import fail_cleanly
+from distro.cli.params import WholeNumber
 from distro.core.db import get_session
+from distro.migrations.ascii import non_ascii_values
 from distro.patches import integrity
 from distro.storage.factory import get_storage
 
@@ -19,7 +21,8 @@ storage_group = AppGroup("storage", help="Object store integrity.")
 @storage_group.command("verify")
 @fail_cleanly
 def storage_verify():
-    """Re-hash every stored package object; exit 1 if any is damaged or missing."""
+    """Re-hash every stored package object and check that stored codes and versions are
+    ASCII; exit 1 if any object is damaged or missing or any value is not ASCII."""
     bad = total = 0
     for finding in integrity.verify_objects(get_session(), get_storage()):
         total += 1
@@ -29,7 +32,12 @@ def storage_verify():
                 f"{finding.problem.upper()}: {finding.key} (packages {', '.join(finding.packages)})"
             )
     click.echo(f"{total} objects checked, {bad} damaged or missing")
-    if bad:
+    non_ascii = non_ascii_values(get_session().connection())
+    for value in non_ascii:
+        click.echo(f"NOT ASCII: {value}")
+    if non_ascii:
+        click.echo(f"{len(non_ascii)} stored codes or versions are not ASCII (see above)")
+    if bad or non_ascii:
         sys.exit(1)
 
 
@@ -39,7 +47,7 @@ def storage_verify():
     "--older-than",
     default=60,
     show_default=True,
-    type=click.IntRange(0),
+    type=WholeNumber(0, 10 * 365 * 24 * 60),
     help="minutes; younger leftovers may be uploads in flight and are kept",
 )
 @fail_cleanly

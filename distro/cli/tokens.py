@@ -9,6 +9,7 @@ from distro.accounts import services as accounts
 from distro.accounts import tokens
 from distro.accounts.actor import CLI
 from distro.cli.errors import fail_cleanly
+from distro.cli.params import WholeNumber
 from distro.core.db import get_session
 
 tokens_group = AppGroup("tokens", help="API tokens.")
@@ -18,7 +19,12 @@ tokens_group = AppGroup("tokens", help="API tokens.")
 @click.argument("email")
 @click.option("--name", required=True)
 @click.option("--installer", is_flag=True, help="read-only download token of the user's org")
-@click.option("--expires-days", type=int, default=tokens.DEFAULT_DAYS, show_default=True)
+@click.option(
+    "--expires-days",
+    type=WholeNumber(),
+    default=tokens.DEFAULT_DAYS,
+    show_default=True,
+)
 @fail_cleanly
 def tokens_create(email, name, installer, expires_days):
     session = get_session()

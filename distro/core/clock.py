@@ -1,10 +1,9 @@
-"""Time helpers: naive UTC in the database, RFC 3339 and `YYYY-MM-DD` at the edges."""
+"""Time helpers: naive UTC in the database, RFC 3339 on the way out (dates and times
+coming in are parsed by `distro.core.parsers`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-
-from distro.core.errors import ValidationError
 
 
 def utcnow() -> datetime:
@@ -20,13 +19,3 @@ def rfc3339(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.replace(microsecond=0).isoformat() + "Z"
-
-
-def parse_date(value: object, field: str) -> date:
-    """Parse `YYYY-MM-DD`; anything else is a 400 naming the field."""
-    if isinstance(value, str) and len(value) == 10:
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValidationError(f"{field} must be a date written YYYY-MM-DD", field=field)

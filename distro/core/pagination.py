@@ -11,6 +11,7 @@ from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import Session
 
 from distro.core.errors import ValidationError
+from distro.core.parsers import parse_cursor, parse_integer_text
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -19,9 +20,7 @@ MAX_LIMIT = 500
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ValidationError(f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit")
-    return int(raw)
+    return parse_integer_text(raw, "limit", 1, MAX_LIMIT)
 
 
 def _encode(values: list) -> str:
@@ -30,6 +29,7 @@ def _encode(values: list) -> str:
 
 
 def _decode(cursor: str, width: int) -> list:
+    cursor = parse_cursor(cursor)
     try:
         plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(plain, list) or len(plain) != width:

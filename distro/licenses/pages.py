@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from distro.core.db import get_session
 from distro.core.errors import DistroError
-from distro.core.versions import parse_version
+from distro.core.versions import version_tuple
 from distro.licenses import services, upgrades
 from distro.licenses.models import License, LicenseRequest
 from distro.patches.models import Package
@@ -52,8 +52,8 @@ def newer_published_versions(session, license: License) -> list[str]:
     versions = set(
         session.scalars(select(Package.version).where(Package.product_id == license.product_id))
     )
-    newer = [v for v in versions if parse_version(v) > parse_version(license.version)]
-    return sorted(newer, key=parse_version, reverse=True)
+    newer = [v for v in versions if version_tuple(v) > version_tuple(license.version)]
+    return sorted(newer, key=version_tuple, reverse=True)
 
 
 @bp.route("/licenses/<license_id>/upgrade", methods=["GET", "POST"])

@@ -7,7 +7,6 @@ which builds the payload and signs the file in the caller's transaction.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from datetime import date
 
@@ -20,39 +19,22 @@ from distro.accounts.models import Organisation
 from distro.core.clock import rfc3339, utcnow
 from distro.core.errors import NotFound, ValidationError
 from distro.core.ids import is_id, new_id
-from distro.core.versions import parse_version
+from distro.core.parsers import parse_integer, parse_module_codes, parse_version
 from distro.licenses import licensefile
 from distro.licenses.models import DEPLOYMENTS, LICENSE_KINDS, License
 from distro.patches.models import Product
 from distro.signing.signer import Signer
 
-MODULE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
 MAX_USERS = 10_000_000
 
 
 def validate_modules(modules: object) -> list[str]:
-    if isinstance(modules, str):
-        modules = [m.strip() for m in modules.split(",") if m.strip()]
-    if (
-        not isinstance(modules, list)
-        or not modules
-        or len(modules) > 200
-        or not all(isinstance(m, str) and MODULE.match(m) for m in modules)
-    ):
-        raise ValidationError(
-            "modules must be a non-empty list of module codes "
-            "(lower-case letters, digits, '.', '_' or '-')",
-            field="modules",
-        )
-    return sorted(set(modules))
+    """Module codes, lower-cased and sorted: `GL,AR` and `ar，gl` are the same license."""
+    return parse_module_codes(modules)
 
 
 def validate_user_count(users: object) -> int:
-    if isinstance(users, bool) or not isinstance(users, int) or not 1 <= users <= MAX_USERS:
-        raise ValidationError(
-            f"user_count must be a whole number from 1 to {MAX_USERS}", field="user_count"
-        )
-    return users
+    return parse_integer(users, "user_count", 1, MAX_USERS)
 
 
 def validate_terms(kind: object, deployment: object, starts: date, expires: date | None) -> None:
@@ -154,7 +136,7 @@ def grant_license(
     expires: date | None,
 ) -> License:
     """An operator's grant of a new active license (no request behind it)."""
-    parse_version(version)
+    version = parse_version(version)
     modules, user_count = validate_modules(modules), validate_user_count(user_count)
     validate_terms(kind, deployment, starts, expires)
     license = issue_license(

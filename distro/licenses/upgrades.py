@@ -16,11 +16,17 @@ from distro.accounts.actor import Actor
 from distro.core.clock import rfc3339, today, utcnow
 from distro.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 from distro.core.ids import is_id
-from distro.core.text import clean_text
-from distro.core.versions import parse_version, version_key
+from distro.core.parsers import parse_text, parse_version
+from distro.core.versions import version_key, version_tuple
 from distro.licenses.models import REQUEST_STATUSES, License, LicenseRequest
 from distro.licenses.rules import is_active
-from distro.licenses.services import issue_license, license_for, license_json, validate_modules
+from distro.licenses.services import (
+    issue_license,
+    license_for,
+    license_json,
+    validate_modules,
+    validate_user_count,
+)
 from distro.patches.models import Package
 from distro.signing.signer import Signer
 
@@ -28,7 +34,7 @@ MAX_TEXT = 2000
 
 
 def _text(value: object, field: str, *, required: bool = False) -> str:
-    return clean_text(value, field, MAX_TEXT, required=required, multiline=True)
+    return parse_text(value, field, MAX_TEXT, required=required, multiline=True)
 
 
 def _check_equal_quantity(source: License, modules: object, user_count: object) -> None:
@@ -38,7 +44,7 @@ def _check_equal_quantity(source: License, modules: object, user_count: object) 
             f"({', '.join(source.modules)})",
             code="equal_quantity_violation",
         )
-    if user_count is not None and user_count != source.user_count:
+    if user_count is not None and validate_user_count(user_count) != source.user_count:
         raise RuleViolation(
             f"an upgrade keeps exactly the user count of the source license ({source.user_count})",
             code="equal_quantity_violation",
@@ -58,7 +64,7 @@ def _check_upgradable(session: Session, source: License, target: str) -> None:
         raise RuleViolation(
             f"the license is {source.status}, not active", code="license_not_active"
         )
-    if parse_version(target, "target_version") <= parse_version(source.version):
+    if version_tuple(target, "target_version") <= version_tuple(source.version):
         raise RuleViolation(
             f"{target} is not newer than the licensed {source.version}", code="not_newer_version"
         )
@@ -87,7 +93,7 @@ def submit_request(
         raise Forbidden("only account managers submit upgrade requests")
     if not isinstance(license_id, str):
         raise ValidationError("license_id is required", field="license_id")
-    parse_version(target_version, "target_version")
+    target_version = parse_version(target_version, "target_version")
     source = license_for(session, actor, license_id)
     _check_equal_quantity(source, modules, user_count)
     _check_upgradable(session, source, target_version)

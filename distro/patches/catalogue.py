@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from distro.accounts.actor import Actor
-from distro.core.versions import parse_version, version_key
+from distro.core.parsers import parse_version
+from distro.core.versions import version_key
 from distro.patches.entitlement import product_for
 from distro.patches.models import Package, Product
 from distro.patches.updateplan import plan_path
@@ -36,8 +37,8 @@ def listing_query(
 
 def update_plan(session: Session, actor: Actor, code: str, from_version: str) -> list[Package]:
     """Ordered unyanked steps from `from_version` to the newest version reachable within
-    the caller's entitlement (see `distro.updateplan`)."""
-    parse_version(from_version, "from")
+    the caller's entitlement (see `distro.patches.updateplan`)."""
+    from_version = parse_version(from_version, "from")
     candidates = session.scalars(
         listing_query(session, actor, code).where(Package.kind != "installer")
     )

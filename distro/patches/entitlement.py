@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from distro.accounts.actor import Actor
-from distro.accounts.services import CODE
 from distro.core.clock import today
 from distro.core.errors import NotFound
 from distro.core.ids import is_id
@@ -19,6 +18,7 @@ from distro.core.versions import line_key
 from distro.licenses.models import License
 from distro.licenses.rules import active_clause
 from distro.patches.models import Package, Product
+from distro.patches.products import product_by_code
 
 ALL_LINES = "~"  # sorts after every line key: staff see every release line
 
@@ -47,9 +47,7 @@ def entitled_products(session: Session, actor: Actor) -> list[Product]:
 
 def product_for(session: Session, actor: Actor, code: str) -> tuple[Product, str]:
     """The product and the caller's line limit; 404 when the caller has no entitlement."""
-    product = None
-    if CODE.match(code):
-        product = session.scalars(select(Product).where(Product.code == code)).first()
+    product = product_by_code(session, code)
     line = entitled_line(session, actor, product) if product else None
     if product is None or line is None:
         raise NotFound(f"no product {code!r} available to you")

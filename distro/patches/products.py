@@ -7,17 +7,23 @@ from sqlalchemy.orm import Session
 
 from distro import audit
 from distro.accounts.actor import Actor
-from distro.accounts.services import CODE, validate_code, validate_name
+from distro.accounts.services import lookup_code, validate_code, validate_name
 from distro.core.errors import Conflict, NotFound, ValidationError
 from distro.patches.models import Product
+
+
+def product_by_code(session: Session, code: object) -> Product | None:
+    """The product with that code (full-width forms folded), or None."""
+    lookup = lookup_code(code)
+    if lookup is None:
+        return None
+    return session.scalars(select(Product).where(Product.code == lookup)).first()
 
 
 def find_product(session: Session, code: object) -> Product:
     if not isinstance(code, str):
         raise ValidationError("product must be a product code", field="product")
-    product = None
-    if CODE.match(code):
-        product = session.scalars(select(Product).where(Product.code == code)).first()
+    product = product_by_code(session, code)
     if product is None:
         raise NotFound(f"no product with code {code!r}")
     return product

@@ -9,7 +9,6 @@ package; bytes already moved are unreferenced and `distro storage sweep` removes
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -21,14 +20,19 @@ from distro.accounts.actor import Actor
 from distro.core.clock import rfc3339, utcnow
 from distro.core.errors import Conflict, RuleViolation, ValidationError
 from distro.core.ids import new_id
-from distro.core.text import clean_text, has_control_characters
-from distro.core.versions import line_key, parse_range, parse_version, version_key
+from distro.core.parsers import (
+    has_forbidden_characters,
+    parse_range,
+    parse_sha256,
+    parse_text,
+    parse_version,
+)
+from distro.core.versions import line_key, version_key
 from distro.patches.models import KINDS, Package, Product
 from distro.patches.products import find_product
 from distro.signing.signer import Signer, canonical_json
 from distro.storage.base import BlobWriter, ObjectStorage, blob_key
 
-SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 MAX_NOTES = 20000
 
 
@@ -46,7 +50,9 @@ class PackageFields:
 
 
 def validate_filename(name: object) -> str:
-    """A plain file name: no folders, no control characters, at most 255 characters."""
+    """A plain file name in any script: no folders, no control or text-direction
+    characters (a right-to-left override could make `exe.pdf` read `fdp.exe`), at most
+    255 characters."""
     if not isinstance(name, str) or not name.strip():
         raise ValidationError("the upload needs a file name", field="file")
     if (
@@ -54,11 +60,11 @@ def validate_filename(name: object) -> str:
         or "\\" in name
         or name in (".", "..")
         or len(name) > 255
-        or has_control_characters(name)
+        or has_forbidden_characters(name)
     ):
         raise ValidationError(
-            "the file name must be a plain name without folders or control "
-            "characters, at most 255 characters",
+            "the file name must be a plain name without folders, control or "
+            "text-direction characters, at most 255 characters",
             code="invalid_filename",
             field="file",
         )
@@ -79,7 +85,7 @@ def check_fields(
     """Validate everything but the bytes; called before and after the upload."""
     if kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}", field="kind")
-    parse_version(version)
+    version = parse_version(version)
     applies = applies_to.strip() if isinstance(applies_to, str) and applies_to.strip() else None
     if kind == "installer" and applies:
         raise ValidationError(
@@ -90,17 +96,16 @@ def check_fields(
             raise ValidationError(
                 f"a {kind} needs applies_to, like >=8.0,<8.0.3", field="applies_to"
             )
-        parse_range(applies)
-    if sha256 not in (None, "") and (not isinstance(sha256, str) or not SHA256.match(sha256)):
-        raise ValidationError("sha256 must be 64 hexadecimal characters", field="sha256")
+        applies = parse_range(applies)
+    sha256 = parse_sha256(sha256) if sha256 not in (None, "") else None
     return PackageFields(
         product=find_product(session, product),
         version=version,
         kind=kind,
         filename=validate_filename(filename),
         applies_to=applies,
-        notes=clean_text(notes, "notes", MAX_NOTES, multiline=True),
-        sha256=sha256.lower() if sha256 else None,
+        notes=parse_text(notes, "notes", MAX_NOTES, multiline=True),
+        sha256=sha256,
     )
 
 
@@ -122,9 +127,12 @@ def open_upload(
         parse_version(early["version"])
     if early.get("kind") is not None and early["kind"] not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}", field="kind")
-    claimed = early.get("sha256") or ""
-    if SHA256.match(claimed) and not storage.exists(blob_key(claimed.lower())):
-        return storage.open_writer(max_bytes, final_key=blob_key(claimed.lower()))
+    try:
+        claimed = parse_sha256(early.get("sha256"))
+    except ValidationError:
+        return storage.open_writer(max_bytes)  # refused with the other fields afterwards
+    if not storage.exists(blob_key(claimed)):
+        return storage.open_writer(max_bytes, final_key=blob_key(claimed))
     return storage.open_writer(max_bytes)
 
 
@@ -132,7 +140,7 @@ def _ensure_new(session: Session, fields: PackageFields) -> None:
     clash = session.scalars(
         select(Package.id).where(
             Package.product_id == fields.product.id,
-            Package.version == fields.version,
+            Package.version_key == version_key(fields.version),
             Package.kind == fields.kind,
             Package.filename == fields.filename,
         )
@@ -247,7 +255,7 @@ def _record_package(
 
 
 def yank_package(session: Session, actor: Actor, package: Package, reason: object) -> Package:
-    reason = clean_text(reason, "reason", 2000, required=True, multiline=True)
+    reason = parse_text(reason, "reason", 2000, required=True, multiline=True)
     if package.yanked:
         raise Conflict("the package is already yanked", code="already_yanked")
     package.yanked, package.yank_reason, package.yanked_at = True, reason, utcnow()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from distro.core.versions import in_range, parse_version
+from distro.core.versions import in_range, version_tuple
 
 T = TypeVar("T")
 MAX_STEPS = 1000
@@ -27,21 +27,21 @@ def plan_path(
 ) -> list[T]:
     """Ordered steps from `current`; `candidates` are patches and feature packs only."""
     pool = list(candidates)
-    at = parse_version(current, "from")
-    limit = parse_version(target, "to") if target else None
+    at = version_tuple(current, "from")
+    limit = version_tuple(target, "to") if target else None
     plan: list[T] = []
     while len(plan) < MAX_STEPS:
         steps = [
             c
             for c in pool
-            if at < parse_version(version(c))
-            and (limit is None or parse_version(version(c)) <= limit)
+            if at < version_tuple(version(c))
+            and (limit is None or version_tuple(version(c)) <= limit)
             and applies_to(c)
             and in_range(at, applies_to(c))
         ]
         if not steps:
             break
-        best = max(steps, key=lambda c: (parse_version(version(c)), tiebreak(c)))
+        best = max(steps, key=lambda c: (version_tuple(version(c)), tiebreak(c)))
         plan.append(best)
-        at = parse_version(version(best))
+        at = version_tuple(version(best))
     return plan

@@ -19,7 +19,7 @@ from werkzeug.wsgi import wrap_file
 
 from distro.core.errors import RangeNotSatisfiable
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.ASCII)
 
 
 def content_disposition(filename: str) -> str:
@@ -51,7 +51,7 @@ def plan_span(request: Request, size: int, etag: str) -> ByteSpan | None:
     header = request.headers.get("Range")
     if header is None or not _if_range_holds(request, etag):
         return ByteSpan(0, size, False)
-    match = _RANGE.match(header.replace(" ", ""))
+    match = _RANGE.fullmatch(header.replace(" ", ""))
     if not match or match.groups() == ("", ""):
         raise RangeNotSatisfiable("the Range header must be one range, bytes=START-END", size)
     first, last = match.groups()

@@ -29,7 +29,8 @@ from distro.accounts.models import ROLES, Organisation, User
 from distro.audit.models import AuditEvent
 from distro.core.clock import utcnow
 from distro.core.db import get_session
-from distro.core.errors import DistroError
+from distro.core.errors import DistroError, ValidationError
+from distro.core.parsers import parse_date, parse_text
 from distro.patches import products
 from distro.patches.models import Product
 from distro.signing import keys
@@ -108,9 +109,17 @@ def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
+        return parse_date(value, field)
+    except ValidationError:
         flash(_("%(field)s must be a date like 2026-11-30.", field=field), "error")
+        return None
+
+
+def _filter_text(value: str, field: str) -> str | None:
+    try:
+        return parse_text(value, field, 254)
+    except ValidationError as exc:
+        flash(exc.message, "error")
         return None
 
 
@@ -122,8 +131,8 @@ def _filtered_events():
         ("action", AuditEvent.action),
         ("org", AuditEvent.org_id),
     ):
-        if args.get(name):
-            stmt = stmt.where(column == args[name][:254].replace("\x00", ""))
+        if args.get(name) and (wanted := _filter_text(args[name], name)) is not None:
+            stmt = stmt.where(column == wanted)
     since, until = _day(args.get("since"), "since"), _day(args.get("until"), "until")
     if since:
         stmt = stmt.where(AuditEvent.at >= datetime.combine(since, datetime.min.time()))

@@ -1,0 +1,254 @@
+"""One parser per kind of value that reaches us from outside: the API, the pages and the
+CLI all call these, so each kind of value is accepted or refused the same way everywhere.
+
+Every parser is written on ASCII explicitly (`[0-9]`, `re.ASCII`, `str.isascii()`):
+Python's `isdigit`, `int()`, `\\d` and `\\w` also accept other scripts' digits and
+letters (`٨`, `²`), whose meaning differs from the format's. Before parsing, the
+full-width forms that Chinese input methods type (`８．０`, `ＧＬ，ＡＲ`, `－`, the
+ideographic space) are folded to ASCII (`fold_fullwidth`): their meaning is never in
+doubt. Anything else that is not ASCII in a code, version, number or date is refused
+with a `ValidationError` naming the field. What a parser returns is what is stored and
+signed, always in one canonical ASCII form, and parsing that again returns it unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+
+from distro.core.errors import ValidationError
+
+# NFKC maps exactly these to ASCII: U+FF01..U+FF5E are the full-width twins of
+# U+0021..U+007E, and U+3000 is the ideographic space. Folding only these (rather than
+# NFKC of the whole text) keeps `²`, `①` or `ﬁ` from quietly becoming `2`, `1`, `fi`.
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+_DIGITS = re.compile(r"[0-9]{1,18}", re.ASCII)
+_VERSION = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9}){0,3}", re.ASCII)
+_COMPARATOR = re.compile(r"(>=|<=|==|!=|>|<) *([0-9.]+)", re.ASCII)
+_CODE = re.compile(r"[a-z][a-z0-9-]{1,31}", re.ASCII)
+_MODULE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}", re.ASCII)
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}", re.ASCII)
+_DOMAIN_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?", re.ASCII)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_MOMENT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})?)?",
+    re.ASCII,
+)
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,2000}", re.ASCII)
+_MODULE_SEPARATORS = re.compile(r"[,\u3001]")  # `,` and the ideographic comma `、`
+
+# Text may be in any script, but not carry characters that change how the rest of the
+# line displays or that no database stores: controls, bidirectional overrides and
+# isolates (the "Trojan Source" characters), line separators, unpaired surrogates.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_LINE_SEPARATORS = frozenset("\u2028\u2029\x85")
+
+
+def fold_fullwidth(text: str) -> str:
+    """Full-width ASCII twins and the ideographic space become ASCII; nothing else changes."""
+    return text.translate(_FULLWIDTH)
+
+
+def _ascii_token(value: object, field: str, what: str) -> str:
+    """The value as folded, stripped ASCII text, or a 400 that says what was expected."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be {what}", field=field)
+    text = fold_fullwidth(value).strip()
+    if not text.isascii():
+        raise ValidationError(
+            f"{field} must be {what}, written with ASCII characters (0-9, a-z)", field=field
+        )
+    return text
+
+
+def parse_integer(value: object, field: str, low: int, high: int) -> int:
+    """A JSON integer from `low` to `high` (`true` and `"9"` are not integers)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(f"{field} must be a whole number from {low} to {high}", field=field)
+    return value
+
+
+def parse_integer_text(value: object, field: str, low: int, high: int) -> int:
+    """A whole number from `low` to `high` written in ASCII digits: a query parameter, a
+    form field, a command-line argument."""
+    text = _ascii_token(value, field, f"a whole number from {low} to {high}")
+    if not _DIGITS.fullmatch(text):
+        raise ValidationError(f"{field} must be a whole number from {low} to {high}", field=field)
+    return parse_integer(int(text), field, low, high)
+
+
+def parse_cursor(value: object) -> str:
+    """A list cursor as we hand them out (URL-safe base64); its content is checked when
+    it is decoded."""
+    if not isinstance(value, str) or not _CURSOR.fullmatch(value):
+        raise ValidationError(
+            "cursor is not one this server handed out", code="invalid_cursor", field="cursor"
+        )
+    return value
+
+
+def parse_version(value: object, field: str = "version") -> str:
+    """A dotted version of 1 to 4 numeric parts, canonical: `٨.٠` is refused, `８．０`
+    becomes `8.0`. Leading zeros are kept (`8.01` stays `8.01`, and compares as 8.1)."""
+    rule = "a dotted version of 1 to 4 numeric parts, like 9.0 or 8.0.2"
+    text = _ascii_token(value, field, rule)
+    if not _VERSION.fullmatch(text):
+        raise ValidationError(f"{field} must be {rule}", code="invalid_version", field=field)
+    return text
+
+
+def parse_range(value: object, field: str = "applies_to") -> str:
+    """Comma-separated comparisons, all of which must hold (`>=8.0,<8.0.3`), canonical:
+    no spaces, each version parsed by `parse_version`."""
+    rule = "a range like >=8.0,<8.0.3"
+    text = _ascii_token(value, field, rule)
+    if not text or len(text) > 200:
+        raise ValidationError(f"{field} must be {rule}", field=field)
+    clauses = []
+    for raw in text.split(","):
+        match = _COMPARATOR.fullmatch(raw.strip(" "))
+        if not match:
+            raise ValidationError(
+                f"{field}: '{raw.strip()}' is not a comparison like >=8.0 or <8.0.3",
+                code="invalid_range",
+                field=field,
+            )
+        clauses.append(match.group(1) + parse_version(match.group(2), field))
+    return ",".join(clauses)
+
+
+def parse_code(value: object, field: str, what: str) -> str:
+    """A product or organisation code: a lower-case ASCII letter, then 1 to 31 lower-case
+    letters, digits or `-` (contract §2)."""
+    rule = (
+        f"{what} code must be 2-32 characters: a lower-case letter, then lower-case "
+        "letters, digits or '-'"
+    )
+    if not isinstance(value, str) or not _CODE.fullmatch(fold_fullwidth(value).strip()):
+        raise ValidationError(rule, field=field)
+    return fold_fullwidth(value).strip()
+
+
+def parse_module_codes(value: object, field: str = "modules") -> list[str]:
+    """Module codes in any case, as a list or as text separated by `,` (or `，`, `、`);
+    stored and signed in lower case, sorted, without repeats, so `GL,AR` and `ar,gl` are
+    the same license."""
+    rule = (
+        "a non-empty list of module codes (letters, digits, '.', '_' or '-', "
+        "starting with a letter or digit, at most 32 characters)"
+    )
+    if isinstance(value, str):
+        items = _MODULE_SEPARATORS.split(fold_fullwidth(value))
+        items = [item for item in items if item.strip(" ")]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise ValidationError(f"{field} must be {rule}", field=field)
+    if not items or len(items) > 200:
+        raise ValidationError(f"{field} must be {rule}", field=field)
+    codes = set()
+    for item in items:
+        text = _ascii_token(item, field, rule).lower()
+        if not _MODULE.fullmatch(text):
+            raise ValidationError(f"{field}: {item!r} is not a module code; {rule}", field=field)
+        codes.add(text)
+    return sorted(codes)
+
+
+def parse_email(value: object, field: str = "email") -> str:
+    """An ASCII e-mail address, stored in lower case. Addresses with non-ASCII local parts
+    or domains are refused: not every mail server takes them (SMTPUTF8)."""
+    text = fold_fullwidth(value).strip() if isinstance(value, str) else ""
+    local, at, domain = text.rpartition("@")
+    labels = domain.split(".")
+    if (
+        not at
+        or len(text) > 254
+        or not _EMAIL_LOCAL.fullmatch(local)
+        or len(labels) < 2
+        or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
+    ):
+        raise ValidationError(
+            "not a valid e-mail address: write it like name@example.com, in ASCII", field=field
+        )
+    return text.lower()
+
+
+def parse_date(value: object, field: str) -> date:
+    """A calendar date written `YYYY-MM-DD`."""
+    rule = "a date written YYYY-MM-DD"
+    text = _ascii_token(value, field, rule)
+    if _DATE.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValidationError(f"{field} must be {rule}", field=field)
+
+
+def parse_moment(value: object, field: str) -> datetime:
+    """A date or an RFC 3339 time, as naive UTC (how the database stores time)."""
+    rule = "a date or RFC 3339 time"
+    text = _ascii_token(value, field, rule)
+    if _MOMENT.fullmatch(text):
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
+            return moment
+    raise ValidationError(f"{field} must be {rule}", field=field)
+
+
+def parse_sha256(value: object, field: str = "sha256") -> str:
+    """A SHA-256 digest: 64 hexadecimal characters, returned in lower case."""
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise ValidationError(f"{field} must be 64 hexadecimal characters", field=field)
+    return value.lower()
+
+
+def has_forbidden_characters(text: str, *, multiline: bool = False) -> bool:
+    """Whether `text` holds a control character (tab and line breaks allowed in
+    multi-line text), a bidirectional override or isolate, a line separator, or an
+    unpaired surrogate."""
+    allowed = "\n\r\t" if multiline else ""
+    for char in text:
+        if char in allowed:
+            continue
+        if (
+            unicodedata.category(char) in ("Cc", "Cs")
+            or char in _BIDI_CONTROLS
+            or char in _LINE_SEPARATORS
+        ):
+            return True
+    return False
+
+
+def parse_text(
+    value: object, field: str, max_length: int, *, required: bool = False, multiline: bool = False
+) -> str:
+    """Free text in any script: stripped, at most `max_length` characters, without the
+    characters `has_forbidden_characters` names. NUL in particular must never reach the
+    database (PostgreSQL refuses it)."""
+    if value is None:
+        value = ""
+    kind = "text" if multiline else "a single line"
+    if (
+        not isinstance(value, str)
+        or len(value) > max_length
+        or has_forbidden_characters(value, multiline=multiline)
+    ):
+        raise ValidationError(
+            f"{field} must be {kind} of at most {max_length} characters without control "
+            "or text-direction characters",
+            field=field,
+        )
+    if required and not value.strip():
+        raise ValidationError(f"{field} is required", field=field)
+    return value.strip()
