@@ -67,15 +67,36 @@ class JsonClient:
         self._connection.close()
 
 
+S3RVER = Path(__file__).resolve().parents[1] / ".bench-tools" / "node_modules" / ".bin" / "s3rver"
+
+
 @contextmanager
-def s3_server():
-    """moto's S3 server in its own process, so it does not share our interpreter."""
+def s3_server(kind: str = "moto"):
+    """An S3 server in its own process, so it does not share our interpreter.
+
+    `moto` (moto_server) for the transfer benchmarks. `s3rver` (a Node.js S3 server that
+    streams objects from disk; scripts/bench.sh installs it with npm) for many
+    concurrent downloads: moto reads a whole object into memory for every GET, which a
+    thousand simultaneous downloads turn into tens of GiB.
+    """
     port = free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    folder = None
+    if kind == "s3rver":
+        folder = tempfile.mkdtemp(prefix="distro-s3rver-")
+        args = [
+            str(S3RVER),
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--directory",
+            folder,
+            "--silent",
+        ]
+        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "S3RVER"
+    else:
+        args = [str(Path(sys.executable).with_name("moto_server")), "-p", str(port)]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -88,15 +109,24 @@ def s3_server():
     finally:
         process.terminate()
         process.wait()
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
-def distro_service(storage: str = "local", workers: int = 2, s3_endpoint: str | None = None, **env):
-    """A migrated, seeded distro (SQLite) under gunicorn; yields (server, world, config, app)
-    where `server.url` is its address and `server.process` the gunicorn master."""
+def distro_service(
+    storage: str = "local",
+    workers: int = 2,
+    s3_endpoint: str | None = None,
+    database_url: str | None = None,
+    **env,
+):
+    """A migrated, seeded distro (SQLite unless `database_url` names another database)
+    under gunicorn; yields (server, world, config, app) where `server.url` is its address
+    and `server.process` the gunicorn master."""
     work = Path(tempfile.mkdtemp(prefix="distro-bench-"))
     config = {
-        "DATABASE_URL": f"sqlite:///{work}/distro.db",
+        "DATABASE_URL": database_url or f"sqlite:///{work}/distro.db",
         "STORAGE_URL": (work / "objects").as_uri(),
         "S3_ENDPOINT_URL": s3_endpoint,
         "S3_REGION": "us-east-1",

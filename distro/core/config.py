@@ -26,6 +26,8 @@ def default_config(cwd: Path | None = None) -> dict:
         "SIGNING_KEY": None,
         "DOWNLOAD_MODE": "proxy",
         "PRESIGN_SECONDS": 300,
+        # A download whose client takes nothing for this long is dropped.
+        "DOWNLOAD_IDLE_SECONDS": 300,
         "MAX_UPLOAD_BYTES": 10 * 1024**3,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
@@ -50,6 +52,9 @@ def check_config(config: dict) -> None:
     """Refuse settings that would be dangerous in production."""
     if config["DOWNLOAD_MODE"] not in ("proxy", "redirect"):
         raise ConfigError("DISTRO_DOWNLOAD_MODE must be 'proxy' or 'redirect'")
+    idle = config["DOWNLOAD_IDLE_SECONDS"]
+    if isinstance(idle, bool) or not isinstance(idle, int) or idle < 0:
+        raise ConfigError("DISTRO_DOWNLOAD_IDLE_SECONDS must be a whole number of at least 0")
     if config["ENV"] == "production" and config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise ConfigError(
             "DISTRO_SECRET_KEY is the development value; set a long random secret "

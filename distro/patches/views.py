@@ -112,7 +112,14 @@ def download(actor, package_id: str):
             code="object_missing",
         ) from None
     return file_response(
-        request, size=size, etag=sha, filename=filename, chunks=chunks, path=path, span=span
+        request,
+        size=size,
+        etag=sha,
+        filename=filename,
+        chunks=chunks,
+        path=path,
+        span=span,
+        idle_seconds=current_app.config["DOWNLOAD_IDLE_SECONDS"],
     )
 
 
