@@ -1,0 +1,1 @@
+"""Accounts: users, organisations, passwords, API tokens, authentication and the acting Actor."""

@@ -1,0 +1,1 @@
+"""Shared foundations that import nothing else of ours: configuration, database, time, ids, parsers, versions, pagination, errors."""

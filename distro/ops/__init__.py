@@ -1,0 +1,1 @@
+"""Operations: health probes for load balancers."""

@@ -1,0 +1,1 @@
+"""Keys and signatures: the Ed25519 signer, canonical JSON, the key lifecycle and TUF key adapters."""

@@ -1,0 +1,1 @@
+"""Object storage: one interface, the local and S3 stores, and HTTP file delivery."""

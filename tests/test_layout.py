@@ -1,0 +1,65 @@
+"""The package tree is the architecture: features in packages, each one installable,
+no import circles, and an installer client that stays free of Flask."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import find_packages
+
+ROOT = Path(__file__).resolve().parents[1]
+DISTRO = ROOT / "distro"
+
+
+def test_every_folder_with_code_is_a_package_that_pip_installs():
+    with_code = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for path in DISTRO.rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    installed = set(find_packages(str(ROOT), include=["distro*"]))
+    assert with_code - {"distro.migrations.versions"} <= installed
+
+
+def test_the_top_of_the_tree_is_a_table_of_contents():
+    modules = sorted(p.name for p in DISTRO.glob("*.py"))
+    assert modules == ["__init__.py", "app.py"]
+
+
+def test_the_installer_client_imports_without_flask_or_a_database():
+    probe = "import sys, distro.client; print(sorted({'flask', 'sqlalchemy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("distro"):
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_no_module_imports_itself_back_through_another():
+    modules = {}
+    for path in DISTRO.rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    graph = {name: _top_level_imports(path) & set(modules) for name, path in modules.items()}
+    for name in graph:
+        graph[name].discard(name)
+
+    def reaches(start: str, goal: str, seen: set) -> bool:
+        for nxt in graph[start]:
+            if nxt == goal or (nxt not in seen and not seen.add(nxt) and reaches(nxt, goal, seen)):
+                return True
+        return False
+
+    circles = [name for name in graph if reaches(name, name, set())]
+    assert circles == []
