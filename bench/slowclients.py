@@ -111,6 +111,16 @@ async def run(url: str, count: int, rate: int, seconds: float, headers: list[str
         "mean_rate": sum(c.received for c in clients) / count / seconds,
         "tail_rate": sum(c.received - c.received_before_tail for c in clients) / count / TAIL,
         "received_bytes": sum(c.received for c in clients),
+        "not_streaming": [
+            {
+                "status": c.status,
+                "received": c.received,
+                "failure": c.failure,
+                "idle_seconds": round(ended - c.last_byte_at, 1) if c.last_byte_at else None,
+            }
+            for c in clients
+            if c.last_byte_at < recent
+        ][:5],
     }
 
 

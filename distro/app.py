@@ -83,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from distro.patches import pages as package_pages
     from distro.patches import views as package_views
     from distro.signing import views as key_views
+    from distro.tuf import views as tuf_views
     from distro.web import admin, pages
 
     for blueprint in (
@@ -95,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
         audit_views.bp,
         package_views.bp,
         license_views.bp,
+        tuf_views.bp,
         package_pages.bp,
         license_pages.bp,
         admin.bp,

@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
         products,
         storage,
         tokens,
+        tuf,
         users,
         verify,
     )
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
         packages.packages,
         verify.verify,
         storage.storage_group,
+        tuf.tuf_group,
         client_cli.fetch_command,
     ):
         app.cli.add_command(command)

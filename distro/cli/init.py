@@ -16,6 +16,7 @@ from distro.migrations import upgrade
 from distro.signing import keys
 from distro.signing.keys import get_key_source
 from distro.storage.factory import get_storage
+from distro.tuf import lifecycle
 
 
 @click.command("init")
@@ -32,6 +33,8 @@ def init_command(admin_email, admin_password):
     session = get_session()
     key, created = keys.ensure_signing_key(session, get_key_source())
     click.echo(f"signing key: {key.kid} ({'created' if created else 'existing'})")
+    repositories = lifecycle.ensure_all(session, get_key_source(), _threshold())
+    click.echo(f"TUF repositories: {repositories} created")
     last = key.kid
     if admin_email:
         try:
@@ -45,6 +48,10 @@ def init_command(admin_email, admin_password):
     click.echo(last)
 
 
+def _threshold() -> int:
+    return int(current_app.config["TUF_ROOT_THRESHOLD"])
+
+
 @click.command("demo")
 @with_appcontext
 @fail_cleanly
@@ -52,6 +59,7 @@ def demo_command():
     """Create demo accounts and packages (idempotent) and print how to log in."""
     session = get_session()
     created = seed_demo(session, get_storage(), keys.active_signer(session, get_key_source()))
+    lifecycle.ensure_all(session, get_key_source(), _threshold())
     session.commit()
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     click.echo("  admin@example.com           admin (password admin-password-1)")

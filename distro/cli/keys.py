@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from distro.cli.errors import fail_cleanly
 from distro.core.db import get_session
 from distro.signing import keys
 from distro.signing.keys import get_key_source
+from distro.tuf import lifecycle
 
 keys_group = AppGroup("keys", help="Signing keys.")
 
@@ -24,8 +26,11 @@ def keys_list():
 @keys_group.command("rotate")
 @fail_cleanly
 def keys_rotate():
-    session = get_session()
-    row = keys.rotate_key(session, get_key_source())
+    """A new signing key and TUF root key; each product's next TUF root is signed by the
+    old and new root keys, so installers follow the rotation."""
+    session, source = get_session(), get_key_source()
+    row, retired = lifecycle.rotate_keys(session, source, current_app.config["TUF_ROOT_THRESHOLD"])
     session.commit()
-    click.echo("new signing key; older keys stay listed for verification")
+    lifecycle.retire_root_keys(source, retired)
+    click.echo("new signing key and TUF root key; older keys stay listed for verification")
     click.echo(row.kid)

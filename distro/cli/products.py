@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from distro.accounts.actor import CLI
 from distro.cli.errors import fail_cleanly
 from distro.core.db import get_session
 from distro.patches import products as product_service
+from distro.signing.keys import get_key_source
+from distro.tuf import lifecycle
 
 products = AppGroup("products", help="Products.")
 
@@ -20,5 +23,8 @@ products = AppGroup("products", help="Products.")
 def products_create(code, name):
     session = get_session()
     product = product_service.create_product(session, CLI, code, name)
+    lifecycle.ensure_repository(
+        session, product, get_key_source(), current_app.config["TUF_ROOT_THRESHOLD"]
+    )
     session.commit()
     click.echo(product.id)

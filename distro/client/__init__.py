@@ -4,6 +4,6 @@ Imports no Flask, so that installers can embed it. `distro fetch` (in `cli`) is 
 same client at the command line.
 """
 
-from distro.client.fetcher import DistroClient, FetchError, load_keys, pin_server_keys
+from distro.client.fetcher import DistroClient, FetchError, load_keys
 
-__all__ = ["DistroClient", "FetchError", "load_keys", "pin_server_keys"]
+__all__ = ["DistroClient", "FetchError", "load_keys"]

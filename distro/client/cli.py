@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from distro.client.fetcher import DistroClient, FetchError, load_keys, pin_server_keys
+from distro.client.fetcher import DistroClient, FetchError, load_keys
 
 
 class Reporter:
@@ -63,18 +63,37 @@ class Reporter:
     "key_paths",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="trusted public key PEM (repeatable)",
+    help="also require package manifests signed by this public key PEM (repeatable)",
+)
+@click.option(
+    "--root",
+    "root_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the product's TUF root as the vendor shipped it (first use only)",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON lines for installer scripts")
 def fetch_command(
-    server, token, product, from_version, to_version, installer, version, dest, key_paths, as_json
+    server,
+    token,
+    product,
+    from_version,
+    to_version,
+    installer,
+    version,
+    dest,
+    key_paths,
+    root_path,
+    as_json,
 ):
     """Download and verify an update path (or one installer) into DEST."""
     report = Reporter(as_json)
     try:
         _check_arguments(installer, version, from_version)
-        keys = _trusted_keys(server, dest, key_paths, report)
-        client = DistroClient(server, token, keys)
+        keys = load_keys(list(key_paths)) if key_paths else None
+        root = root_path.read_bytes() if root_path else None
+        client = DistroClient(server, token, keys, root=root)
+        client.repository(product, dest)
+        _warn_on_first_use(client, server, dest, report)
         if installer:
             packages = [client.installer(product, version)]
         else:
@@ -121,16 +140,12 @@ def _check_arguments(installer: bool, version: str | None, from_version: str | N
         raise FetchError("give --from VERSION (or --installer --version V)")
 
 
-def _trusted_keys(server: str, dest: Path, key_paths, report: Reporter):
-    if key_paths:
-        return load_keys(list(key_paths))
-    keys, fetched_now = pin_server_keys(server, dest)
-    if fetched_now:
+def _warn_on_first_use(client: DistroClient, server: str, dest: Path, report: Reporter) -> None:
+    for product in client.trusted_on_first_use:
         message = (
-            f"WARNING: no --key given; trusting the keys {', '.join(keys)} that "
-            f"{server} sent now and pinning them in {dest}. Check them against the "
-            "vendor's published key ids."
+            f"WARNING: no --root given; trusting the TUF root of {product} that {server} "
+            f"sent now (version 1) and keeping it in {dest / '.tuf' / product}. Check it "
+            "against the root file the vendor publishes, or pass --root next time."
         )
         click.echo(message, err=True)
         report.event("warning", message=message)
-    return keys

@@ -8,10 +8,13 @@ Usable without the server's dependencies on Flask or a database::
     for fetched in client.fetch_updates("erp", "9.0", dest=Path("updates")):
         print(fetched.path, fetched.package["version"])
 
-Each file is downloaded to `NAME.part`, resumed with `Range`/`If-Range` after an
-interruption, and renamed to `NAME` only after its size and SHA-256 match a manifest
-whose Ed25519 signature verifies with a pinned key. `NAME.manifest.json` and `NAME.sig`
-(raw signature, as `openssl pkeyutl -sigfile` wants it) are written beside it.
+Each file must be a target of the product's TUF repository (`trust.py`: metadata
+verified with `tuf.ngclient` from a trusted root, following key rotations). It is
+downloaded to `NAME.part`, resumed with `Range`/`If-Range` after an interruption, never
+allowed past the target's signed length, and renamed to `NAME` only after its length and
+SHA-256 match the target. With `keys`, the package's Ed25519-signed manifest must also
+verify with one of them. `NAME.manifest.json` and `NAME.sig` (raw signature, as
+`openssl pkeyutl -sigfile` wants it) are written beside it.
 """
 
 from __future__ import annotations
@@ -24,20 +27,16 @@ from pathlib import Path
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from tuf.api.exceptions import LengthOrHashMismatchError
+from tuf.api.metadata import TargetFile
 
-from distro.core.checksums import sha256_file
+from distro.client.errors import FetchError
+from distro.client.trust import TRUST_FOLDER, Repository
 from distro.core.errors import DistroError
 from distro.patches.updateplan import plan_path
 from distro.signing.signer import key_id, load_public_pem, verify
 
 CHUNK = 1024 * 1024
-PINNED_KEYS_FILE = "trusted-keys.json"
-
-
-class FetchError(DistroError):
-    """Anything that stops a fetch; the message names the package and the failed check."""
-
-    code = "fetch_failed"
 
 
 @dataclass(frozen=True)
@@ -64,15 +63,26 @@ class DistroClient:
         self,
         server: str,
         token: str,
-        keys: dict[str, Ed25519PublicKey],
+        keys: dict[str, Ed25519PublicKey] | None = None,
         session: requests.Session | None = None,
         timeout: float = 60,
+        *,
+        root: bytes | None = None,
+        trust_dir: Path | None = None,
     ):
+        """`root`: a TUF root the vendor shipped, trusted on first use of a product
+        instead of the server's version 1. `trust_dir`: where each product's trusted
+        metadata lives (default: `.tuf/` in the destination folder)."""
         self.server = server.rstrip("/")
-        self.keys = keys
+        self.keys = keys or {}
         self.timeout = timeout
         self.http = session or requests.Session()  # honours HTTP(S)_PROXY and NO_PROXY
         self.http.headers["Authorization"] = f"Bearer {token}"
+        self.root, self.trust_dir = root, trust_dir
+        self._repositories: dict[str, Repository] = {}
+        #: products whose root this client took from the server as it was (first use
+        #: without `root`): the caller must say so loudly.
+        self.trusted_on_first_use: list[str] = []
 
     # -- asking the server --------------------------------------------------------
     def _get_json(self, path: str, **params) -> dict:
@@ -130,6 +140,8 @@ class DistroClient:
         detail = self._get_json(f"/packages/{package['id']}")
         manifest, signature = detail["manifest"].encode(), base64.b64decode(detail["signature"])
         label = _label(package)
+        if not self.keys:
+            return json.loads(manifest), manifest, signature
         key = self.keys.get(detail["kid"])
         if key is None:
             raise FetchError(
@@ -152,35 +164,68 @@ class DistroClient:
             raise FetchError(f"{label}: unsafe file name {facts['filename']!r}")
         return facts, manifest, signature
 
+    def repository(self, product: str, dest: Path) -> Repository:
+        """The product's TUF repository, refreshed once per client."""
+        if product not in self._repositories:
+            folder = (self.trust_dir or dest / TRUST_FOLDER) / product
+            repository = Repository(
+                self.server, product, folder, self.http, self.timeout, self.root
+            )
+            if repository.first_use:
+                self.trusted_on_first_use.append(product)
+            self._repositories[product] = repository
+        return self._repositories[product]
+
+    def trusted_target(self, package: dict, dest: Path) -> tuple[Repository, TargetFile]:
+        """The signed TUF target that `package` must be, or FetchError."""
+        label = _label(package)
+        name = package.get("filename") or ""
+        if "/" in name or "\\" in name or name in ("", ".", ".."):
+            raise FetchError(f"{label}: unsafe file name {name!r}")
+        repository = self.repository(package["product"], dest)
+        target = repository.target(f"{package['version']}/{name}")
+        if target is None:
+            raise FetchError(f"{label}: not a target of the signed TUF metadata; refused")
+        if target.custom.get("id") != package["id"]:
+            raise FetchError(
+                f"{label}: the signed TUF target {target.path} is package "
+                f"{target.custom.get('id')}, not this one; refused"
+            )
+        return repository, target
+
     def fetch(self, package: dict, dest: Path, progress: Progress | None = None) -> Fetched:
+        repository, target = self.trusted_target(package, dest)
         facts, manifest, signature = self.verified_manifest(package)
         dest.mkdir(parents=True, exist_ok=True)
-        final = dest / facts["filename"]
-        if (
-            final.is_file()
-            and final.stat().st_size == facts["size"]
-            and sha256_file(final) == facts["sha256"]
-        ):
+        final = dest / package["filename"]
+        if final.is_file() and _matches(final, target):
             _write_sidecars(final, manifest, signature)
-            return Fetched(package, final, facts["size"], 0)
+            return Fetched(package, final, target.length, 0)
         partial = final.with_name(final.name + ".part")
         had = partial.stat().st_size if partial.is_file() else 0
-        if had > facts["size"]:
+        if had > target.length:
             partial.unlink()
             had = 0
-        received = self._download(package, facts, partial, had, progress)
-        self._check_file(partial, facts, _label(package))
+        url = repository.target_url(target)
+        received = self._download(package, url, target, partial, had, progress)
+        self._check_file(partial, target, _label(package))
         partial.replace(final)
         _write_sidecars(final, manifest, signature)
         return Fetched(package, final, had, received)
 
     def _download(
-        self, package: dict, facts: dict, partial: Path, had: int, progress: Progress | None
+        self,
+        package: dict,
+        url: str,
+        target: TargetFile,
+        partial: Path,
+        had: int,
+        progress: Progress | None,
     ) -> int:
-        if had == facts["size"]:
+        if had == target.length:
             return 0
-        headers = {"Range": f"bytes={had}-", "If-Range": f'"{facts["sha256"]}"'} if had else {}
-        url = f"{self.server}/api/v1/packages/{package['id']}/download"
+        etag = f'"{target.hashes["sha256"]}"'
+        headers = {"Range": f"bytes={had}-", "If-Range": etag} if had else {}
         received = 0
         try:
             with self.http.get(url, headers=headers, stream=True, timeout=self.timeout) as answer:
@@ -192,10 +237,17 @@ class DistroClient:
                 mode, done = ("ab", had) if answer.status_code == 206 else ("wb", 0)
                 with partial.open(mode) as out:
                     for chunk in answer.iter_content(CHUNK):
+                        if done + received + len(chunk) > target.length:
+                            out.close()
+                            partial.unlink()
+                            raise FetchError(
+                                f"{_label(package)}: the server sent more than the "
+                                f"{target.length} bytes the TUF target signs; removed it"
+                            )
                         out.write(chunk)
                         received += len(chunk)
                         if progress:
-                            progress(package, done + received, facts["size"])
+                            progress(package, done + received, target.length)
         except requests.RequestException as exc:
             raise FetchError(
                 f"{_label(package)}: download interrupted after {received} bytes "
@@ -204,16 +256,15 @@ class DistroClient:
         return received
 
     @staticmethod
-    def _check_file(partial: Path, facts: dict, label: str) -> None:
+    def _check_file(partial: Path, target: TargetFile, label: str) -> None:
         size = partial.stat().st_size
-        if size != facts["size"]:
-            raise FetchError(f"{label}: got {size} of {facts['size']} bytes; run again to resume")
-        digest = sha256_file(partial)
-        if digest != facts["sha256"]:
+        if size != target.length:
+            raise FetchError(f"{label}: got {size} of {target.length} bytes; run again to resume")
+        if not _matches(partial, target):
             partial.unlink()  # a corrupt file must not be resumed or installed
             raise FetchError(
-                f"{label}: sha256 check failed: the file hashes to {digest}, "
-                f"the signed manifest says {facts['sha256']}; removed it"
+                f"{label}: sha256 check failed: the file does not hash to the "
+                f"{target.hashes['sha256']} that the signed TUF target names; removed it"
             )
 
     def fetch_updates(
@@ -226,6 +277,15 @@ class DistroClient:
     ) -> Iterator[Fetched]:
         for package in self.update_plan(product, from_version, to_version):
             yield self.fetch(package, dest, progress)
+
+
+def _matches(path: Path, target: TargetFile) -> bool:
+    with path.open("rb") as handle:
+        try:
+            target.verify_length_and_hashes(handle)
+        except LengthOrHashMismatchError:
+            return False
+    return True
 
 
 def _write_sidecars(final: Path, manifest: bytes, signature: bytes) -> None:
@@ -247,36 +307,4 @@ def _message(answer: requests.Response) -> str:
         return answer.reason or "no message"
 
 
-def pin_server_keys(
-    server: str, dest: Path, session: requests.Session | None = None
-) -> tuple[dict[str, Ed25519PublicKey], bool]:
-    """Trust on first use: keys pinned in DEST, or fetched once from the server and pinned.
-
-    Returns the keys and whether they were fetched now (the caller must warn loudly).
-    """
-    pinned = dest / PINNED_KEYS_FILE
-    if pinned.is_file():
-        items = json.loads(pinned.read_text())
-        fetched = False
-    else:
-        try:
-            answer = (session or requests.Session()).get(
-                f"{server.rstrip('/')}/api/v1/keys", timeout=60
-            )
-            answer.raise_for_status()
-        except requests.RequestException as exc:
-            raise FetchError(f"cannot fetch the server's keys: {exc}") from None
-        items = answer.json()["items"]
-        dest.mkdir(parents=True, exist_ok=True)
-        pinned.write_text(json.dumps(items, indent=2))
-        fetched = True
-    keys = {}
-    for item in items:
-        key = load_public_pem(item["public_key_pem"])
-        if key_id(key) != item["kid"]:
-            raise FetchError(f"pinned key {item['kid']} does not match its own key id")
-        keys[item["kid"]] = key
-    return keys, fetched
-
-
-__all__ = ["DistroClient", "Fetched", "FetchError", "load_keys", "pin_server_keys"]
+__all__ = ["DistroClient", "Fetched", "FetchError", "load_keys"]

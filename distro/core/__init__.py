@@ -1,1 +1,2 @@
-"""Shared foundations that import nothing else of ours: configuration, database, time, ids, parsers, versions, pagination, errors."""
+"""Shared foundations that import nothing else of ours: configuration, database,
+time, ids, parsers, versions, pagination, errors."""

@@ -28,6 +28,8 @@ def default_config(cwd: Path | None = None) -> dict:
         "PRESIGN_SECONDS": 300,
         # A download whose client takes nothing for this long is dropped.
         "DOWNLOAD_IDLE_SECONDS": 300,
+        # How many of the root keys in signing_keys/tuf-root/ must sign a TUF root.
+        "TUF_ROOT_THRESHOLD": 1,
         "MAX_UPLOAD_BYTES": 10 * 1024**3,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_STRATEGY": "moving-window",

@@ -15,6 +15,7 @@ from distro.core.db import Base, ensure_sqlite_folder
 from distro.licenses import models as license_models  # noqa: F401
 from distro.patches import models as package_models  # noqa: F401
 from distro.signing import models as key_models  # noqa: F401
+from distro.tuf import models as tuf_models  # noqa: F401
 
 metadata = Base.metadata
 MIGRATIONS = Path(__file__).parent

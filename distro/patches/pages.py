@@ -24,7 +24,7 @@ from distro.core.errors import DistroError
 from distro.patches import catalogue, services
 from distro.patches.entitlement import entitled_products, package_for
 from distro.patches.models import KINDS, Package
-from distro.signing.keys import list_keys
+from distro.signing.keys import active_signer, get_key_source, list_keys
 from distro.web.pagekit import page_access, show_error
 
 bp = Blueprint("package_pages", __name__)
@@ -109,7 +109,11 @@ def yank(actor, package_id: str):
     if form.validate_on_submit():
         try:
             services.yank_package(
-                session, actor, package_for(session, actor, package_id), form.reason.data
+                session,
+                actor,
+                package_for(session, actor, package_id),
+                form.reason.data,
+                active_signer(session, get_key_source()),
             )
             session.commit()
             flash(_("The package is yanked."))

@@ -32,6 +32,7 @@ from distro.patches.models import KINDS, Package, Product
 from distro.patches.products import find_product
 from distro.signing.signer import Signer, canonical_json
 from distro.storage.base import BlobWriter, ObjectStorage, blob_key
+from distro.tuf import repository as tuf_repository
 
 MAX_NOTES = 20000
 
@@ -251,10 +252,15 @@ def _record_package(
         sha256=digest,
         size=size,
     )
+    tuf_repository.update_targets(session, fields.product, signer)
     return package
 
 
-def yank_package(session: Session, actor: Actor, package: Package, reason: object) -> Package:
+def yank_package(
+    session: Session, actor: Actor, package: Package, reason: object, signer: Signer
+) -> Package:
+    """Take a package out of listings, update plans and its product's TUF targets; the
+    caller commits."""
     reason = parse_text(reason, "reason", 2000, required=True, multiline=True)
     if package.yanked:
         raise Conflict("the package is already yanked", code="already_yanked")
@@ -267,4 +273,5 @@ def yank_package(session: Session, actor: Actor, package: Package, reason: objec
         target_id=package.id,
         reason=package.yank_reason,
     )
+    tuf_repository.update_targets(session, package.product, signer)
     return package

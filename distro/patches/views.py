@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify, redirect, request
+from flask import Blueprint, current_app, jsonify, request
 
-from distro import audit
 from distro.accounts.auth import api_access, csrf
 from distro.api.inputs import json_body, query_choice
-from distro.core.db import get_session, release_session
-from distro.core.errors import Gone, StorageUnavailable, TooLarge, ValidationError
+from distro.core.db import get_session
+from distro.core.errors import TooLarge, ValidationError
 from distro.core.pagination import page_json, paginate, parse_limit
 from distro.patches import catalogue, services
+from distro.patches.delivery import deliver
 from distro.patches.entitlement import entitled_products, package_for
 from distro.patches.models import KINDS, Package
 from distro.patches.upload import stream_upload
 from distro.signing.keys import active_signer, get_key_source
 from distro.storage.factory import get_storage
-from distro.storage.httpfiles import file_response, not_modified, plan_span
 
 bp = Blueprint("packages", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -70,57 +69,7 @@ def package_detail(actor, package_id: str):
 @api_access(installer=True)
 def download(actor, package_id: str):
     session = get_session()
-    package = package_for(session, actor, package_id)
-    if package.yanked:
-        raise Gone(f"this package was yanked: {package.yank_reason}", code="yanked")
-    span = plan_span(request, package.size, package.sha256)
-    if span is None:
-        return not_modified(package.sha256, package.filename)
-    storage = get_storage()
-    url = None
-    if current_app.config["DOWNLOAD_MODE"] == "redirect":
-        url = storage.presigned_url(
-            package.storage_key, package.filename, current_app.config["PRESIGN_SECONDS"]
-        )
-    audit.record(
-        session,
-        actor,
-        "package.download",
-        target_type="package",
-        target_id=package.id,
-        org_id=actor.org_id,
-        redirect=url is not None,
-        range=f"{span.start}+{span.length}" if span.partial else None,
-    )
-    session.commit()
-    key, size, sha, filename = package.storage_key, package.size, package.sha256, package.filename
-    release_session()  # a long download must not hold a database connection
-    if url:
-        response = redirect(url, code=302)
-        response.headers["Cache-Control"] = "no-store"
-        return response
-    path = storage.local_path(key)
-    try:
-        chunks = None if path else storage.iter_range(key, span.start, span.length)
-        if path and not path.is_file():
-            raise FileNotFoundError(key)
-    except FileNotFoundError:
-        log.error("package %s: object %s is missing from the store", package_id, key)
-        raise StorageUnavailable(
-            "the package's bytes are missing from the object store; "
-            "the operators have been alerted",
-            code="object_missing",
-        ) from None
-    return file_response(
-        request,
-        size=size,
-        etag=sha,
-        filename=filename,
-        chunks=chunks,
-        path=path,
-        span=span,
-        idle_seconds=current_app.config["DOWNLOAD_IDLE_SECONDS"],
-    )
+    return deliver(session, actor, package_for(session, actor, package_id))
 
 
 @bp.post("/packages")
@@ -165,7 +114,11 @@ def yank(actor, package_id: str):
     body = json_body()
     session = get_session()
     package = services.yank_package(
-        session, actor, package_for(session, actor, package_id), body.get("reason")
+        session,
+        actor,
+        package_for(session, actor, package_id),
+        body.get("reason"),
+        active_signer(session, get_key_source()),
     )
     session.commit()
     return jsonify(catalogue.package_json(package, detail=True))

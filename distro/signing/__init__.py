@@ -1,1 +1,2 @@
-"""Keys and signatures: the Ed25519 signer, canonical JSON, the key lifecycle and TUF key adapters."""
+"""Keys and signatures: the Ed25519 signer, canonical JSON, the key lifecycle and the
+TUF key adapters."""

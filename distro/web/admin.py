@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -35,6 +36,7 @@ from distro.patches import products
 from distro.patches.models import Product
 from distro.signing import keys
 from distro.signing.keys import get_key_source
+from distro.tuf import lifecycle
 from distro.web.pagekit import ButtonForm, page_access, show_error
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
@@ -75,7 +77,10 @@ def directory(actor):
             accounts.create_org(session, actor, org_form.code.data, org_form.name.data)
             flash(_("Organisation created."))
         elif "p-code" in posted and product_form.validate_on_submit():
-            products.create_product(session, actor, product_form.code.data, product_form.name.data)
+            product = products.create_product(
+                session, actor, product_form.code.data, product_form.name.data
+            )
+            lifecycle.ensure_repository(session, product, get_key_source(), _threshold())
             flash(_("Product created."))
         session.commit()
     except DistroError as exc:
@@ -98,11 +103,20 @@ def directory(actor):
 @page_access("admin")
 def rotate(actor):
     if ButtonForm().validate_on_submit():
-        session = get_session()
-        row = keys.rotate_key(session, get_key_source())
-        session.commit()
-        flash(_("New signing key %(kid)s; older keys stay listed.", kid=row.kid))
+        session, source = get_session(), get_key_source()
+        try:
+            row, retired = lifecycle.rotate_keys(session, source, _threshold())
+            session.commit()
+            lifecycle.retire_root_keys(source, retired)
+            flash(_("New signing key %(kid)s; older keys stay listed.", kid=row.kid))
+        except DistroError as exc:
+            session.rollback()
+            show_error(None, exc)
     return redirect(url_for("admin_pages.directory"))
+
+
+def _threshold() -> int:
+    return int(current_app.config["TUF_ROOT_THRESHOLD"])
 
 
 def _day(value: str | None, field: str) -> date | None:

@@ -8,6 +8,7 @@ depending on the order of the cells. A route without a row fails the test.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 
@@ -55,6 +56,8 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
         ("GET", "/api/v1/products/erp/updates?from=8.0", {}, acme_read),
         ("GET", f"/api/v1/packages/{pkg}", {}, acme_read),
         ("GET", f"/api/v1/packages/{pkg}/download", {}, acme_read),
+        ("GET", "/api/v1/tuf/erp/metadata/timestamp.json", {}, acme_read),
+        ("GET", f"/api/v1/tuf/erp/targets/{PATCH_TARGET}", {}, acme_read),
         (
             "POST",
             "/api/v1/packages",
@@ -203,6 +206,8 @@ def ids(app, client, world, runner, tmp_path):
     }
 
 
+# The TUF target path of the patch that `ids` publishes (version, SHA-256, file name).
+PATCH_TARGET = f"8.0.1/{hashlib.sha256(b'patch').hexdigest()}.p.bin"
 FAKE_IDS = {"package": "p" * 32, "license": "l" * 32, "request": "r" * 32, "token": "t" * 32}
 
 
@@ -215,8 +220,11 @@ def test_every_route_has_a_row(app):
     routed = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1"):
-            path = re.sub(r"<(?:\w+:)?\w+>", "{id}", rule.rule).replace(
-                "products/{id}", "products/erp"
+            path = (
+                re.sub(r"<(?:\w+:)?\w+>", "{id}", rule.rule)
+                .replace("products/{id}", "products/erp")
+                .replace("tuf/{id}/metadata/{id}", "tuf/erp/metadata/timestamp.json")
+                .replace("tuf/{id}/targets/{id}/{id}", f"tuf/erp/targets/{PATCH_TARGET}")
             )
             routed |= {(m, path) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert rows == routed

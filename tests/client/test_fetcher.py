@@ -43,6 +43,18 @@ def release(app, client, world, runner, tmp_path):
     return files, key
 
 
+@pytest.fixture
+def root_file(client, world, tmp_path):
+    """erp's TUF root as the vendor would ship it with the installer."""
+    path = tmp_path / "erp-root.json"
+    path.write_bytes(
+        client.get(
+            "/api/v1/tuf/erp/metadata/1.root.json", headers=world.auth("pub@vendor.test")
+        ).data
+    )
+    return path
+
+
 def fetch(runner, server, world, dest, *args):
     return runner.invoke(
         args=[
@@ -87,7 +99,9 @@ def test_full_path_is_fetched_and_verified(runner, world, live_server, release, 
     assert offline.exit_code == 0, offline.output
 
 
-def test_json_output_for_installer_scripts(runner, world, live_server, release, tmp_path):
+def test_json_output_for_installer_scripts(
+    runner, world, live_server, release, root_file, tmp_path
+):
     _, key = release
     result = fetch(
         runner,
@@ -99,6 +113,8 @@ def test_json_output_for_installer_scripts(runner, world, live_server, release, 
         "9.0",
         "--key",
         str(key),
+        "--root",
+        str(root_file),
         "--json",
     )
     assert result.exit_code == 0, result.output
@@ -108,13 +124,24 @@ def test_json_output_for_installer_scripts(runner, world, live_server, release, 
     assert any(e["event"] == "verified" for e in events)
 
 
-def test_keys_fetched_once_are_pinned_with_a_warning(runner, world, live_server, release, tmp_path):
+def test_without_root_the_first_run_trusts_version_1_with_a_warning(
+    runner, world, live_server, release, tmp_path
+):
     dest = tmp_path / "d"
     first = fetch(runner, live_server.url, world, dest, "--from", "8.0.1")
-    assert first.exit_code == 0 and "WARNING: no --key given" in first.output
-    assert (dest / "trusted-keys.json").is_file()
+    assert first.exit_code == 0 and "WARNING: no --root given" in first.output
+    assert json.loads((dest / ".tuf" / "erp" / "root.json").read_bytes())["signed"]["version"] == 1
     second = fetch(runner, live_server.url, world, dest, "--from", "8.0.1")
     assert second.exit_code == 0 and "WARNING" not in second.output
+
+
+def test_a_root_given_is_trusted_without_a_warning(
+    runner, world, live_server, release, root_file, tmp_path
+):
+    result = fetch(
+        runner, live_server.url, world, tmp_path / "d", "--from", "8.0.1", "--root", str(root_file)
+    )
+    assert result.exit_code == 0 and "WARNING" not in result.output
 
 
 class CuttingProxy:
@@ -314,5 +341,6 @@ def test_fetch_goes_through_the_proxy_named_in_the_environment(
     proxy.server.shutdown()
     assert result.exit_code == 0, result.output
     assert (dest / "erp-8.0.2.bin").read_bytes() == files["8.0.2"][1]
-    assert any(path.endswith("/download") for path in proxy.seen)
+    assert any("/api/v1/tuf/erp/targets/8.0.2/" in path for path in proxy.seen)
+    assert any(path.endswith("/api/v1/tuf/erp/metadata/timestamp.json") for path in proxy.seen)
     assert any("/updates?from=8.0.1" in path for path in proxy.seen)

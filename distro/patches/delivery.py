@@ -1,0 +1,74 @@
+"""Sending a package's bytes: the one download rule behind every URL that serves them
+(`/packages/{id}/download` and the TUF target paths), so authorization has happened,
+and yank, conditional requests, ranges, redirect mode and the audit row apply alike."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, current_app, redirect, request
+from sqlalchemy.orm import Session
+
+from distro import audit
+from distro.accounts.actor import Actor
+from distro.core.db import release_session
+from distro.core.errors import Gone, StorageUnavailable
+from distro.patches.models import Package
+from distro.storage.factory import get_storage
+from distro.storage.httpfiles import file_response, not_modified, plan_span
+
+log = logging.getLogger("distro")
+
+
+def deliver(session: Session, actor: Actor, package: Package) -> Response:
+    """The response for an entitled caller's download of `package`."""
+    if package.yanked:
+        raise Gone(f"this package was yanked: {package.yank_reason}", code="yanked")
+    span = plan_span(request, package.size, package.sha256)
+    if span is None:
+        return not_modified(package.sha256, package.filename)
+    storage = get_storage()
+    url = None
+    if current_app.config["DOWNLOAD_MODE"] == "redirect":
+        url = storage.presigned_url(
+            package.storage_key, package.filename, current_app.config["PRESIGN_SECONDS"]
+        )
+    audit.record(
+        session,
+        actor,
+        "package.download",
+        target_type="package",
+        target_id=package.id,
+        org_id=actor.org_id,
+        redirect=url is not None,
+        range=f"{span.start}+{span.length}" if span.partial else None,
+    )
+    session.commit()
+    key, size, sha, filename = package.storage_key, package.size, package.sha256, package.filename
+    release_session()  # a long download must not hold a database connection
+    if url:
+        response = redirect(url, code=302)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    path = storage.local_path(key)
+    try:
+        chunks = None if path else storage.iter_range(key, span.start, span.length)
+        if path and not path.is_file():
+            raise FileNotFoundError(key)
+    except FileNotFoundError:
+        log.error("package %s: object %s is missing from the store", package.id, key)
+        raise StorageUnavailable(
+            "the package's bytes are missing from the object store; "
+            "the operators have been alerted",
+            code="object_missing",
+        ) from None
+    return file_response(
+        request,
+        size=size,
+        etag=sha,
+        filename=filename,
+        chunks=chunks,
+        path=path,
+        span=span,
+        idle_seconds=current_app.config["DOWNLOAD_IDLE_SECONDS"],
+    )

@@ -1,0 +1,88 @@
+"""Repositories over time: created for every product, rotated with the keys, refreshed
+before they expire. Called by `distro init`, product creation, `distro keys rotate` (and
+the admin page's button) and `distro tuf refresh`."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from distro.core.clock import utcnow
+from distro.patches.models import Product
+from distro.signing import keys
+from distro.signing.keys import KeySource
+from distro.signing.models import SigningKey
+from distro.signing.signer import Signer
+from distro.signing.tuf import ensure_root_key, new_root_key, root_folder, root_signers
+from distro.tuf import repository
+
+RESIGN_WITHIN = timedelta(days=30)
+
+
+def ensure_repository(
+    session: Session, product: Product, source: KeySource, threshold: int = 1
+) -> bool:
+    """Create the product's repository if it has none; True if it did. The caller commits."""
+    if repository.latest(session, product.id, "root") is not None:
+        return False
+    roots = list(ensure_root_key(source.keys_dir).values())
+    online = keys.active_signer(session, source)
+    repository.create_repository(session, product, online, roots, threshold)
+    return True
+
+
+def ensure_all(session: Session, source: KeySource, threshold: int = 1) -> int:
+    created = 0
+    for product in session.scalars(select(Product).order_by(Product.code)):
+        created += ensure_repository(session, product, source, threshold)
+    return created
+
+
+def rotate_keys(
+    session: Session, source: KeySource, threshold: int = 1
+) -> tuple[SigningKey, list[Signer]]:
+    """A new signing (online) key and a new root key; every product's repository gets
+    the next root version signed by the old and the new root keys.
+
+    Returns the new signing key's row and the retired root keys, whose files the caller
+    moves aside with `retire_root_keys` once the transaction has committed.
+    """
+    old_roots = list(root_signers(source.keys_dir).values())
+    row = keys.rotate_key(session, source)
+    online = keys.active_signer(session, source)
+    new_root = new_root_key(source.keys_dir)
+    for product in session.scalars(select(Product).order_by(Product.code)):
+        if repository.latest(session, product.id, "root") is None:
+            continue
+        repository.rotate(session, product, online, old_roots, [new_root], threshold)
+    return row, old_roots
+
+
+def retire_root_keys(source: KeySource, retired: list[Signer]) -> None:
+    """Move root keys no root version lists any more out of the active folder."""
+    folder = root_folder(source.keys_dir)
+    (folder / "retired").mkdir(mode=0o700, exist_ok=True)
+    for signer in retired:
+        path = folder / f"{signer.kid}.pem"
+        if path.exists():
+            shutil.move(str(path), str(folder / "retired" / path.name))
+
+
+def refresh_all(session: Session, source: KeySource) -> list[str]:
+    """Re-sign what is close to expiry: timestamps within half a day, targets and
+    snapshot within 30 days. Returns what was renewed, as `code role` lines."""
+    online = keys.active_signer(session, source)
+    renewed = []
+    for product in session.scalars(select(Product).order_by(Product.code)):
+        targets = repository.latest(session, product.id, "targets")
+        if targets is None:
+            continue
+        if targets.expires - utcnow() < RESIGN_WITHIN:
+            repository.update_targets(session, product, online)
+            renewed.append(f"{product.code} targets, snapshot, timestamp")
+        elif repository.refresh_timestamp(session, product, online):
+            renewed.append(f"{product.code} timestamp")
+    return renewed

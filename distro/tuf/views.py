@@ -1,0 +1,68 @@
+"""TUF metadata and targets over HTTP, per product, for callers entitled to it.
+
+Metadata follows the catalogue's rule (staff: every product; a customer: products it
+holds an active license for; anyone else 404, no token 401). Target files follow the
+download rule: entitlement by release line, 410 for a yanked package, an audit row.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response
+from sqlalchemy import select
+
+from distro.accounts.auth import api_access, csrf
+from distro.core.db import get_session
+from distro.core.errors import NotFound
+from distro.patches.delivery import deliver
+from distro.patches.entitlement import package_for, product_for
+from distro.patches.models import Package
+from distro.signing.keys import active_signer, get_key_source
+from distro.tuf import repository
+
+bp = Blueprint("tuf", __name__, url_prefix="/api/v1/tuf")
+csrf.exempt(bp)
+
+_VERSIONED = re.compile(r"([1-9][0-9]{0,9})\.(root|snapshot|targets)\.json", re.ASCII)
+_TARGET = re.compile(r"([0-9a-f]{64})\.(.+)", re.ASCII | re.DOTALL)
+
+
+@bp.get("/<code>/metadata/<name>")
+@api_access(installer=True)
+def metadata(actor, code: str, name: str):
+    session = get_session()
+    product, _line = product_for(session, actor, code)
+    if name == "timestamp.json":
+        if repository.refresh_timestamp(session, product, active_signer(session, get_key_source())):
+            session.commit()
+        row = repository.latest(session, product.id, "timestamp")
+    else:
+        match = _VERSIONED.fullmatch(name)
+        row = match and repository.version_of(
+            session, product.id, match.group(2), int(match.group(1))
+        )
+    if not row:
+        raise NotFound(f"no TUF metadata {name!r} for {code}")
+    response = Response(row.body, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<code>/targets/<version>/<hashed_name>")
+@api_access(installer=True)
+def target(actor, code: str, version: str, hashed_name: str):
+    session = get_session()
+    product, _line = product_for(session, actor, code)
+    match = _TARGET.fullmatch(hashed_name)
+    package_id = match and session.scalar(
+        select(Package.id).where(
+            Package.product_id == product.id,
+            Package.version == version,
+            Package.sha256 == match.group(1),
+            Package.filename == match.group(2),
+        )
+    )
+    if not package_id:
+        raise NotFound("no such target available to you")
+    return deliver(session, actor, package_for(session, actor, package_id))
