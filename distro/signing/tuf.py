@@ -58,12 +58,13 @@ def root_signers(keys_dir: Path) -> dict[str, Signer]:
     return load_key_dir(root_folder(keys_dir))
 
 
-def ensure_root_key(keys_dir: Path) -> dict[str, Signer]:
-    """The root keys, creating the first one on a new installation."""
+def ensure_root_key(keys_dir: Path, threshold: int = 1) -> dict[str, Signer]:
+    """The root keys, creating as many as the threshold needs on a new installation."""
     held = root_signers(keys_dir)
     if not held:
-        signer = generate_key_file(root_folder(keys_dir))
-        held = {signer.kid: signer}
+        for _ in range(threshold):
+            signer = generate_key_file(root_folder(keys_dir))
+            held[signer.kid] = signer
     return held
 
 

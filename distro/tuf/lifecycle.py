@@ -28,7 +28,7 @@ def ensure_repository(
     """Create the product's repository if it has none; True if it did. The caller commits."""
     if repository.latest(session, product.id, "root") is not None:
         return False
-    roots = list(ensure_root_key(source.keys_dir).values())
+    roots = list(ensure_root_key(source.keys_dir, threshold).values())
     online = keys.active_signer(session, source)
     repository.create_repository(session, product, online, roots, threshold)
     return True
@@ -44,8 +44,8 @@ def ensure_all(session: Session, source: KeySource, threshold: int = 1) -> int:
 def rotate_keys(
     session: Session, source: KeySource, threshold: int = 1
 ) -> tuple[SigningKey, list[Signer]]:
-    """A new signing (online) key and a new root key; every product's repository gets
-    the next root version signed by the old and the new root keys.
+    """A new signing (online) key and `threshold` new root keys; every product's
+    repository gets the next root version signed by the old and the new root keys.
 
     Returns the new signing key's row and the retired root keys, whose files the caller
     moves aside with `retire_root_keys` once the transaction has committed.
@@ -53,11 +53,11 @@ def rotate_keys(
     old_roots = list(root_signers(source.keys_dir).values())
     row = keys.rotate_key(session, source)
     online = keys.active_signer(session, source)
-    new_root = new_root_key(source.keys_dir)
+    new_roots = [new_root_key(source.keys_dir) for _ in range(threshold)]
     for product in session.scalars(select(Product).order_by(Product.code)):
         if repository.latest(session, product.id, "root") is None:
             continue
-        repository.rotate(session, product, online, old_roots, [new_root], threshold)
+        repository.rotate(session, product, online, old_roots, new_roots, threshold)
     return row, old_roots
 
 

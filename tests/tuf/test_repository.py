@@ -218,3 +218,45 @@ def test_concurrent_publishes_give_consecutive_versions_never_a_fork(server, wor
         assert sorted(versions[role]) == list(range(1, 8)), role  # creation + 6 publishes
     newest = max((r for r in rows if r[0] == "targets"), key=lambda r: r[1])
     assert len(json.loads(newest[2])["signed"]["targets"]) == 6
+
+
+def test_a_root_threshold_of_two_is_kept_through_a_rotation(tmp_path, database_url):
+    """Runs its own app: the threshold is configuration, read when repositories are made."""
+    from tests.conftest import LiveServer, make_app, seed_world
+
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "t",
+        "DATABASE_URL": database_url,
+        "STORAGE_URL": (tmp_path / "objects").as_uri(),
+        "SIGNING_KEYS_DIR": str(tmp_path / "keys"),
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "TUF_ROOT_THRESHOLD": 2,
+    }
+    app = make_app(config)
+    runner = app.test_cli_runner()
+    world = seed_world(runner)
+    grant_license(runner, version="9.0")
+    server = LiveServer(app)
+    try:
+        root = requests.get(
+            f"{server.url}/api/v1/tuf/erp/metadata/1.root.json",
+            headers=world.headers["installer@acme"],
+            timeout=10,
+        ).json()
+        assert root["signed"]["roles"]["root"]["threshold"] == 2
+        assert len(root["signed"]["roles"]["root"]["keyids"]) == 2
+        assert len(root["signatures"]) == 2
+        updater = updater_for(server, world, tmp_path / "client")
+        updater.refresh()
+        cli_ok(runner, "keys", "rotate")
+        publish(runner, tmp_path, "9.0.5", b"after a 2-of-2 rotation")
+        updater = updater_for(server, world, tmp_path / "client")
+        updater.refresh()
+        info = updater.get_targetinfo("9.0.5/erp-9.0.5.bin")
+        assert Path(updater.download_target(info)).read_bytes() == b"after a 2-of-2 rotation"
+        second = json.loads((tmp_path / "client" / "metadata" / "root.json").read_bytes())
+        assert second["signed"]["version"] == 2 and len(second["signatures"]) == 4
+    finally:
+        server.stop()
+        app.extensions["distro.engine"].dispose()
