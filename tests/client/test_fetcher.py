@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import socket
@@ -290,7 +291,6 @@ class ForwardProxy:
     """A plain HTTP forward proxy (absolute-URI GETs) that records what it relayed."""
 
     def __init__(self):
-        import http.client
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
         from urllib.parse import urlsplit
 
@@ -312,14 +312,7 @@ class ForwardProxy:
                     headers=headers,
                 )
                 answer = upstream.getresponse()
-                body = answer.read()
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
-                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_relayed(self, answer, answer.read())
 
             def log_message(self, *args):
                 pass
@@ -327,6 +320,18 @@ class ForwardProxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def send_relayed(handler, answer: http.client.HTTPResponse, body: bytes) -> None:
+    """Answer `handler`'s request with an upstream `answer` whose body was read (and
+    maybe changed): its status and headers, less the hop-by-hop ones, and `body`."""
+    handler.send_response(answer.status)
+    for name, value in answer.getheaders():
+        if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+            handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 def test_fetch_goes_through_the_proxy_named_in_the_environment(

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from distro.tuf import repository
-from tests.client.test_fetcher import fetch
+from tests.client.test_fetcher import fetch, send_relayed
 from tests.conftest import cli_ok, grant_license, publish_file
 
 
@@ -39,13 +39,7 @@ class TamperingFront:
                 for suffix, rewrite in rules.items():
                     if self.path.split("?")[0].endswith(suffix):
                         body = rewrite(body)
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
-                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_relayed(self, answer, body)
 
             def log_message(self, *args):
                 pass
