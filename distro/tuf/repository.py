@@ -199,10 +199,15 @@ def _new_timestamp(session: Session, product: Product, online: Signer, snapshot:
     session.flush()
 
 
+def timestamp_is_stale(session: Session, product: Product) -> bool:
+    """Whether less than half of the timestamp's life is left (so it is re-signed)."""
+    current = latest(session, product.id, "timestamp")
+    return current is not None and current.expires - utcnow() <= TIMESTAMP_RENEW_WITHIN
+
+
 def refresh_timestamp(session: Session, product: Product, online: Signer) -> bool:
     """Re-sign the timestamp when less than half its life is left; True if it did."""
-    current = latest(session, product.id, "timestamp")
-    if current is None or current.expires - utcnow() > TIMESTAMP_RENEW_WITHIN:
+    if not timestamp_is_stale(session, product):
         return False
     _lock(session, product)
     current = latest(session, product.id, "timestamp")

@@ -7,6 +7,7 @@ download rule: entitlement by release line, 410 for a yanked package, an audit r
 
 from __future__ import annotations
 
+import logging
 import re
 
 from flask import Blueprint, Response
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from distro.accounts.auth import api_access, csrf
 from distro.core.db import get_session
-from distro.core.errors import NotFound
+from distro.core.errors import DistroError, NotFound
 from distro.patches.delivery import deliver
 from distro.patches.entitlement import package_for, product_for
 from distro.patches.models import Package
@@ -22,6 +23,7 @@ from distro.signing.keys import active_signer, get_key_source
 from distro.tuf import repository
 
 bp = Blueprint("tuf", __name__, url_prefix="/api/v1/tuf")
+log = logging.getLogger("distro")
 csrf.exempt(bp)
 
 _VERSIONED = re.compile(r"([1-9][0-9]{0,9})\.(root|snapshot|targets)\.json", re.ASCII)
@@ -34,8 +36,8 @@ def metadata(actor, code: str, name: str):
     session = get_session()
     product, _line = product_for(session, actor, code)
     if name == "timestamp.json":
-        if repository.refresh_timestamp(session, product, active_signer(session, get_key_source())):
-            session.commit()
+        if repository.timestamp_is_stale(session, product):
+            _renew_timestamp(session, product)
         row = repository.latest(session, product.id, "timestamp")
     else:
         match = _VERSIONED.fullmatch(name)
@@ -47,6 +49,21 @@ def metadata(actor, code: str, name: str):
     response = Response(row.body, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _renew_timestamp(session, product) -> None:
+    """Re-sign a stale timestamp; a host that cannot (no signing key here) serves the
+    current one, which is still valid for up to half a day, and says so in the log."""
+    try:
+        renewed = repository.refresh_timestamp(
+            session, product, active_signer(session, get_key_source())
+        )
+    except DistroError as exc:
+        session.rollback()
+        log.warning("TUF timestamp of %s not renewed: %s", product.code, exc.message)
+        return
+    if renewed:
+        session.commit()
 
 
 @bp.get("/<code>/targets/<version>/<hashed_name>")
