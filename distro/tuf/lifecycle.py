@@ -52,12 +52,21 @@ def rotate_keys(
     """
     old_roots = list(root_signers(source.keys_dir).values())
     row = keys.rotate_key(session, source)
-    online = keys.active_signer(session, source)
-    new_roots = [new_root_key(source.keys_dir) for _ in range(threshold)]
-    for product in session.scalars(select(Product).order_by(Product.code)):
-        if repository.latest(session, product.id, "root") is None:
-            continue
-        repository.rotate(session, product, online, old_roots, new_roots, threshold)
+    new_files = [source.keys_dir / f"{row.kid}.pem"]
+    try:
+        online = keys.active_signer(session, source)
+        new_roots = [new_root_key(source.keys_dir) for _ in range(threshold)]
+        new_files += [root_folder(source.keys_dir) / f"{s.kid}.pem" for s in new_roots]
+        for product in session.scalars(select(Product).order_by(Product.code)):
+            if repository.latest(session, product.id, "root") is None:
+                continue
+            repository.rotate(session, product, online, old_roots, new_roots, threshold)
+    except BaseException:
+        # The transaction rolls back; key files left behind would be taken for the
+        # active signing key and the root keys at the next start.
+        for path in new_files:
+            path.unlink(missing_ok=True)
+        raise
     return row, old_roots
 
 

@@ -260,3 +260,21 @@ def test_a_root_threshold_of_two_is_kept_through_a_rotation(tmp_path, database_u
     finally:
         server.stop()
         app.extensions["distro.engine"].dispose()
+
+
+def test_a_rotation_without_the_root_keys_changes_nothing(server, world, runner, app, tmp_path):
+    keys_dir = Path(app.config["SIGNING_KEYS_DIR"])
+    before = sorted(p.relative_to(keys_dir) for p in keys_dir.rglob("*.pem"))
+    kept_elsewhere = tmp_path / "offline-root"
+    (keys_dir / "tuf-root").rename(kept_elsewhere)  # root keys on another host
+    result = runner.invoke(args=["keys", "rotate"])
+    assert result.exit_code == 1 and "rotating needs the current TUF root keys" in result.output
+    assert sorted(p.relative_to(keys_dir) for p in keys_dir.rglob("*.pem")) == [
+        p for p in before if p.parts[0] != "tuf-root"
+    ]
+    kept_elsewhere.rename(keys_dir / "tuf-root")  # brought back: rotation works
+    cli_ok(runner, "keys", "rotate")
+    publish(runner, tmp_path, "9.0", b"signed by the rotated keys")
+    updater = updater_for(server, world, tmp_path / "client")
+    updater.refresh()
+    assert updater.get_targetinfo("9.0/erp-9.0.bin") is not None
