@@ -93,8 +93,14 @@ def _store(session: Session, product: Product, md: Metadata, signers: list[Signe
 
 def _lock(session: Session, product: Product) -> None:
     """Serialise metadata changes per product (PostgreSQL row lock; SQLite's writes are
-    serial already), so versions stay consecutive across processes."""
-    session.execute(select(Product.id).where(Product.id == product.id).with_for_update())
+    serial already), so versions stay consecutive across processes.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: the package row inserted just before holds a KEY
+    SHARE lock on its product (the foreign key), which FOR UPDATE would wait for, so two
+    publishes would deadlock; FOR NO KEY UPDATE only waits for the other's lock."""
+    session.execute(
+        select(Product.id).where(Product.id == product.id).with_for_update(key_share=True)
+    )
 
 
 def _current_root(session: Session, product: Product) -> Root:
