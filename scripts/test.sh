@@ -18,6 +18,17 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
   fi
 fi
 
+# Shared rate limits are tested against a real Redis server (Debian's redis-server).
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "error: install redis-server (sudo apt-get install redis-server)" >&2
+    exit 1
+  fi
+fi
+
 echo "== test suite on SQLite =="
 start=$SECONDS
 pytest "$@"

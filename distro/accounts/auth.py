@@ -6,6 +6,7 @@ is kept on `g` so that services can tell an installer token from its owner.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
@@ -25,6 +26,8 @@ from distro.core.limits import limiter
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+log = logging.getLogger("distro")
 
 
 def init_app(app: Flask) -> None:
@@ -71,8 +74,7 @@ def refuse_bad_token() -> None:
     the limit keeps a flood of them from writing unbounded audit rows.
     """
     ip = request.remote_addr or "-"
-    limit = parse_limit(current_app.config["BAD_TOKEN_RATE_LIMIT"])
-    if not limiter.limiter.hit(limit, "bad-token", ip):
+    if not _within_bad_token_limit(ip):
         raise TooManyAttempts("too many failed token attempts from this address; wait a minute")
     presented = request.headers.get("Authorization", "")[len("Bearer ") :].strip()
     prefix = (tokens.token_prefix(presented) or "malformed")[:16]
@@ -80,6 +82,18 @@ def refuse_bad_token() -> None:
     audit.record(session, Actor(user=None, ip=ip), "auth.token_failure", prefix=prefix)
     session.commit()
     raise Unauthenticated("the bearer token is unknown, expired or revoked")
+
+
+def _within_bad_token_limit(ip: str) -> bool:
+    """Count a failed token against the address's limit. When the limit store (Redis)
+    cannot be reached the request is not throttled: failing open keeps the service up,
+    and the failure is logged."""
+    limit = parse_limit(current_app.config["BAD_TOKEN_RATE_LIMIT"])
+    try:
+        return limiter.limiter.hit(limit, "bad-token", ip)
+    except Exception as exc:  # the storage backend's own errors (redis, ...)
+        log.warning("rate limit store unavailable, not throttling bad tokens: %r", exc)
+        return True
 
 
 def require_csrf_header() -> None:

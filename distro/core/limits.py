@@ -12,4 +12,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # A limit store that is down (Redis) must not take logins down with it: requests
+    # are then served unthrottled, and Flask-Limiter logs the error.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
