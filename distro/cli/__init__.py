@@ -19,6 +19,7 @@ from distro.core.config import ConfigError
 def init_app(app: Flask) -> None:
     """Add every command group; each lives in a module of its own, named after it."""
     from distro.cli import (
+        doctor,
         init,
         keys,
         licenses,
@@ -35,6 +36,7 @@ def init_app(app: Flask) -> None:
 
     for command in (
         init.init_command,
+        doctor.doctor_command,
         init.demo_command,
         orgs.orgs,
         users.users,

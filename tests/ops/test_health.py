@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +16,33 @@ def test_healthz_and_readyz_answer_ok(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json()["checks"] == {"database": "ok", "storage": "ok"}
+    assert ready.get_json()["checks"] == {"database": "ok", "storage": "ok", "signing_key": "ok"}
+    assert ready.get_json()["tuf_timestamp_age_seconds"] is None  # no product yet
+
+
+def test_readyz_reports_the_tuf_timestamp_age(client, world, app):
+    from sqlalchemy import update
+
+    from distro.core.clock import utcnow
+    from distro.tuf.models import TufMetadata
+    from tests.conftest import db_session
+
+    assert client.get("/readyz").get_json()["tuf_timestamp_age_seconds"] < 60
+    with db_session(app) as session:
+        session.execute(update(TufMetadata).values(created_at=utcnow() - timedelta(hours=30)))
+        session.commit()
+    assert client.get("/readyz").get_json()["tuf_timestamp_age_seconds"] >= 30 * 3600
+
+
+def test_readyz_is_503_when_this_host_lacks_the_signing_key(app_config, tmp_path):
+    from tests.conftest import make_app
+
+    app = make_app(app_config)
+    for key in Path(app_config["SIGNING_KEYS_DIR"]).glob("*.pem"):
+        key.rename(tmp_path / key.name)  # the key file never reached this host
+    answer = app.test_client().get("/readyz")
+    assert answer.status_code == 503
+    assert "no usable signing key" in answer.get_json()["checks"]["signing_key"]
 
 
 def test_readyz_is_503_when_the_database_is_unreachable(app_config):
