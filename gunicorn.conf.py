@@ -8,6 +8,8 @@ logins and API calls answering (docs/deploy.md, "Serving"; bench/slow.py measure
 import logging
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("DISTRO_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("DISTRO_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -25,6 +27,24 @@ keepalive = int(os.environ.get("DISTRO_HEADER_SECONDS", 5))
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
 forwarded_allow_ips = os.environ.get("DISTRO_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Metrics from every worker add up at /metrics (prometheus-client's multiprocess mode):
+# each worker writes to this folder, which must be empty when the server starts.
+_metrics_dir = None
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    _metrics_dir = tempfile.mkdtemp(prefix="distro-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+
+def on_exit(server):
+    if _metrics_dir:  # only the folder this configuration made
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 class _IdleClientFilter(logging.Filter):

@@ -54,9 +54,10 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Database, object store, keys, login, CSRF and rate limiting."""
+    """Database, object store, keys, login, CSRF, rate limiting and metrics."""
     from distro.accounts import auth, passwords
     from distro.core import db, limits
+    from distro.ops import metrics
     from distro.signing import keys
     from distro.storage import factory
     from distro.web import headers, i18n
@@ -69,6 +70,7 @@ def register_extensions(app: Flask) -> None:
     keys.init_app(app)
     auth.init_app(app)
     limits.init_app(app)
+    metrics.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -79,7 +81,7 @@ def register_blueprints(app: Flask) -> None:
     from distro.audit import views as audit_views
     from distro.licenses import pages as license_pages
     from distro.licenses import views as license_views
-    from distro.ops import health
+    from distro.ops import health, metrics
     from distro.patches import pages as package_pages
     from distro.patches import views as package_views
     from distro.signing import views as key_views
@@ -88,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         health.bp,
+        metrics.bp,
         pages.bp,
         account_pages.bp,
         api_views.bp,

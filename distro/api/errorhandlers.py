@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from distro.core.db import release_session
 from distro.core.errors import DistroError, RangeNotSatisfiable
+from distro.core.metrics import ERRORS
 
 log = logging.getLogger("distro")
 
@@ -54,6 +55,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DistroError)
     def _domain_error(exc: DistroError):
+        ERRORS.labels(exc.code).inc()
         release_session()
         if not _wants_json():
             return _page(exc.status, exc.message)
@@ -88,6 +90,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):
+        ERRORS.labels("database_unavailable").inc()
         log.error("database error [request %s]: %s", g.get("request_id"), exc.orig)
         release_session()
         if not _wants_json():
@@ -96,6 +99,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        ERRORS.labels("internal_error").inc()
         log.exception("unhandled error [request %s]", g.get("request_id"))
         release_session()
         if not _wants_json():

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from distro.accounts.actor import Actor
 from distro.audit.models import AuditEvent
+from distro.core.metrics import EVENTS
 
 
 def record(
@@ -31,4 +32,5 @@ def record(
         details=details,
     )
     session.add(event)
+    EVENTS.labels(action).inc()
     return event

@@ -30,6 +30,8 @@ def default_config(cwd: Path | None = None) -> dict:
         "DOWNLOAD_IDLE_SECONDS": 300,
         # How many of the root keys in signing_keys/tuf-root/ must sign a TUF root.
         "TUF_ROOT_THRESHOLD": 1,
+        # Bearer token that /metrics answers to; unset, /metrics does not exist.
+        "METRICS_TOKEN": None,
         "MAX_UPLOAD_BYTES": 10 * 1024**3,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_STRATEGY": "moving-window",

@@ -13,6 +13,7 @@ from distro import audit
 from distro.accounts.actor import Actor
 from distro.core.db import release_session
 from distro.core.errors import Gone, StorageUnavailable
+from distro.core.metrics import DOWNLOAD_BYTES, DOWNLOADS_IN_FLIGHT
 from distro.patches.models import Package
 from distro.storage.factory import get_storage
 from distro.storage.httpfiles import file_response, not_modified, plan_span
@@ -47,6 +48,7 @@ def deliver(session: Session, actor: Actor, package: Package) -> Response:
     key, size, sha, filename = package.storage_key, package.size, package.sha256, package.filename
     release_session()  # a long download must not hold a database connection
     if url:
+        DOWNLOAD_BYTES.labels("redirect").inc(span.length)
         response = redirect(url, code=302)
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -62,6 +64,9 @@ def deliver(session: Session, actor: Actor, package: Package) -> Response:
             "the operators have been alerted",
             code="object_missing",
         ) from None
+    # Counted as answered: a client that goes away early still counts whole.
+    DOWNLOAD_BYTES.labels("local" if path else "proxy").inc(span.length)
+    DOWNLOADS_IN_FLIGHT.inc()
     return file_response(
         request,
         size=size,
@@ -71,4 +76,5 @@ def deliver(session: Session, actor: Actor, package: Package) -> Response:
         path=path,
         span=span,
         idle_seconds=current_app.config["DOWNLOAD_IDLE_SECONDS"],
+        on_close=DOWNLOADS_IN_FLIGHT.dec,
     )

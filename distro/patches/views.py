@@ -10,6 +10,7 @@ from distro.accounts.auth import api_access, csrf
 from distro.api.inputs import json_body, query_choice
 from distro.core.db import get_session
 from distro.core.errors import TooLarge, ValidationError
+from distro.core.metrics import UPLOADS_IN_FLIGHT
 from distro.core.pagination import page_json, paginate, parse_limit
 from distro.patches import catalogue, services
 from distro.patches.delivery import deliver
@@ -87,6 +88,7 @@ def publish(actor):
         return writers[-1]
 
     session.commit()  # end the authentication's transaction before the body streams in
+    UPLOADS_IN_FLIGHT.inc()
     try:
         upload = stream_upload(request.stream, request.content_type, open_file)
         if upload.writer is None:
@@ -100,6 +102,8 @@ def publish(actor):
         for writer in writers:
             writer.abort()
         raise
+    finally:
+        UPLOADS_IN_FLIGHT.dec()
     return jsonify(catalogue.package_json(package, detail=True)), 201
 
 

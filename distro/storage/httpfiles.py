@@ -11,7 +11,7 @@ import os
 import re
 import socket
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -86,19 +86,21 @@ def file_response(
     path=None,
     span: ByteSpan,
     idle_seconds: float | None = None,
+    on_close: Callable[[], None] | None = None,
 ) -> Response:
     """Build the 200/206 response for a span of a stored file.
 
     A local `path` goes through the WSGI file wrapper (sendfile under gunicorn, which
     sends exactly Content-Length bytes from the file's position, ranges included); other
     stores pass an iterator of chunks. Under gunicorn the client's socket gets an idle
-    timeout: a client that takes nothing for `idle_seconds` is dropped.
+    timeout: a client that takes nothing for `idle_seconds` is dropped. `on_close` is
+    called once when the server is done with the body (sent, or the client gone).
     """
     sock = request.environ.get("gunicorn.socket")
     if sock is not None and idle_seconds:
         sock.settimeout(idle_seconds)
     if path is not None:
-        handle = _CorkedFile(path, sock)
+        handle = _CorkedFile(path, sock, on_close)
         handle.seek(span.start)
         # gunicorn sends a file wrapper with sendfile and stops at Content-Length, so a
         # range needs nothing more; other servers would send the file to its end.
@@ -110,7 +112,7 @@ def file_response(
         else:
             body = _limited(handle, span.length)
     else:
-        body = _in_pieces(chunks, PIECE)
+        body = _Pieces(chunks, PIECE, on_close)
     response = Response(
         body,
         status=206 if span.partial else 200,
@@ -147,9 +149,10 @@ class _CorkedFile(io.FileIO):
     and flushes the last partial segment. Anything but a TCP socket is left alone.
     """
 
-    def __init__(self, path, sock: socket.socket | None):
+    def __init__(self, path, sock: socket.socket | None, on_close=None):
         super().__init__(path, "rb")
         self._sock = sock if _cork(sock, True) else None
+        self._on_close = on_close
 
     def close(self) -> None:
         try:
@@ -158,6 +161,9 @@ class _CorkedFile(io.FileIO):
             if self._sock is not None:
                 _cork(self._sock, False)
                 self._sock = None
+            on_close, self._on_close = getattr(self, "_on_close", None), None
+            if on_close is not None:
+                on_close()
 
 
 def _cork(sock: socket.socket | None, on: bool) -> bool:
@@ -220,25 +226,42 @@ class _CooperativeSendfile:
         self._handle.close()
 
 
-def _in_pieces(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
+class _Pieces:
     """The chunks cut into pieces of at most `size` (WSGI wants bytes, so a larger chunk
     is copied piece by piece).
 
     The server writes each piece with one sendall, whose timeout is the idle time for
     the whole call: so a client is dropped for taking less than a piece in that time,
-    however large a store hands out its chunks. Closing this closes `chunks`.
+    however large a store hands out its chunks. Closing this closes `chunks` and calls
+    `on_close` once, even if nothing was ever read (a generator would skip both).
     """
-    try:
-        for chunk in chunks:
-            if len(chunk) <= size:
-                yield chunk
-                continue
-            for start in range(0, len(chunk), size):
-                yield chunk[start : start + size]
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+
+    def __init__(self, chunks: Iterator[bytes], size: int, on_close=None):
+        self._chunks, self._size, self._on_close = chunks, size, on_close
+        self._pending: list[bytes] = []
+
+    def __iter__(self) -> _Pieces:
+        return self
+
+    def __next__(self) -> bytes:
+        if not self._pending:
+            chunk = next(self._chunks)
+            if len(chunk) <= self._size:
+                return chunk
+            self._pending = [chunk[i : i + self._size] for i in range(0, len(chunk), self._size)]
+            self._pending.reverse()
+        return self._pending.pop()
+
+    def close(self) -> None:
+        chunks, self._chunks = self._chunks, iter(())
+        on_close, self._on_close = self._on_close, None
+        try:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if on_close is not None:
+                on_close()
 
 
 def _limited(handle, length: int) -> Iterator[bytes]:

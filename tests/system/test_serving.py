@@ -95,7 +95,7 @@ def closed_by_peer(sock: socket.socket) -> bool:
     return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
 
 
-def test_a_client_that_dribbles_its_headers_is_dropped(app_config):
+def test_a_client_that_dribbles_its_headers_is_dropped(app, app_config):
     server = Gunicorn(app_config, workers=1, DISTRO_HEADER_SECONDS="2")
     try:
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
