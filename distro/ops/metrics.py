@@ -14,6 +14,7 @@ import time
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from sqlalchemy.exc import SQLAlchemyError
 
 from distro.core.db import get_session
 from distro.core.metrics import LATENCY, REQUESTS, TUF_TIMESTAMP_AGE
@@ -56,9 +57,19 @@ def metrics():
     presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(presented.encode(), str(expected).encode()):
         abort(401)
-    age = oldest_timestamp_age(get_session())
-    if age is not None:
-        TUF_TIMESTAMP_AGE.set(age)
+    _update_tuf_age()
     registry = _registry()
     body = generate_latest(registry) if registry is not None else generate_latest()
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _update_tuf_age() -> None:
+    """Metrics matter most while the database is down, so its failure only skips this."""
+    session = get_session()
+    try:
+        age = oldest_timestamp_age(session)
+    except SQLAlchemyError:
+        session.rollback()
+        return
+    if age is not None:
+        TUF_TIMESTAMP_AGE.set(age)

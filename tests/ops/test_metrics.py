@@ -9,7 +9,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from distro.app import create_app
-from tests.conftest import Gunicorn, grant_license, publish_file
+from tests.conftest import Gunicorn, grant_license, make_app, publish_file
 
 
 def samples(text: str, name: str, **labels) -> float:
@@ -26,13 +26,24 @@ def test_metrics_do_not_exist_without_a_token(client):
 
 
 def test_metrics_answer_only_the_token(app_config):
-    client = create_app(dict(app_config, METRICS_TOKEN="scrape-me")).test_client()
+    client = make_app(dict(app_config, METRICS_TOKEN="scrape-me")).test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
     client.get("/healthz")
     answer = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
     assert answer.status_code == 200 and answer.mimetype == "text/plain"
     assert samples(answer.text, "distro_http_requests_total", route="/healthz", status="200") >= 1
+
+
+def test_metrics_are_served_while_the_database_is_down(app_config):
+    config = dict(
+        app_config,
+        METRICS_TOKEN="scrape-me",
+        DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none",
+    )
+    client = create_app(config).test_client()
+    answer = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert answer.status_code == 200 and "distro_http_requests_total" in answer.text
 
 
 def test_every_workers_counts_add_up(app, app_config, runner, world, tmp_path):
