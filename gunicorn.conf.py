@@ -26,6 +26,8 @@ graceful_timeout = 3600  # let in-flight downloads finish on SIGTERM
 keepalive = int(os.environ.get("DISTRO_HEADER_SECONDS", 5))
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
+if os.environ.get("DISTRO_LOG_FORMAT") == "json":  # access and error log as JSON lines
+    logger_class = "distro.ops.logs.GunicornJsonLogger"
 forwarded_allow_ips = os.environ.get("DISTRO_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # Metrics from every worker add up at /metrics (prometheus-client's multiprocess mode):

@@ -5,8 +5,6 @@ Nothing is built at import time; `wsgi.py` is `app = create_app()`.
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from distro.core.config import check_config, default_config
@@ -35,12 +33,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_logging(app: Flask) -> None:
-    """Log to stderr at INFO so operators see errors with their request ids."""
-    if not logging.getLogger("distro").handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logging.getLogger("distro").addHandler(handler)
-        logging.getLogger("distro").setLevel(logging.INFO)
+    """Log to stderr, as text or as JSON lines (`DISTRO_LOG_FORMAT`), with request ids."""
+    from distro.ops import logs
+
+    logs.init_app(app)
 
 
 def register_proxy(app: Flask) -> None:

@@ -23,6 +23,7 @@ from distro.accounts.models import User
 from distro.core.db import get_session
 from distro.core.errors import Forbidden, TooManyAttempts, Unauthenticated
 from distro.core.limits import limiter
+from distro.core.metrics import ERRORS
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -92,6 +93,7 @@ def _within_bad_token_limit(ip: str) -> bool:
     try:
         return limiter.limiter.hit(limit, "bad-token", ip)
     except Exception as exc:  # the storage backend's own errors (redis, ...)
+        ERRORS.labels("rate_limit_store_unavailable").inc()
         log.warning("rate limit store unavailable, not throttling bad tokens: %r", exc)
         return True
 

@@ -32,6 +32,7 @@ def default_config(cwd: Path | None = None) -> dict:
         "TUF_ROOT_THRESHOLD": 1,
         # Bearer token that /metrics answers to; unset, /metrics does not exist.
         "METRICS_TOKEN": None,
+        "LOG_FORMAT": "text",  # or "json": one JSON object per line
         "MAX_UPLOAD_BYTES": 10 * 1024**3,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
@@ -56,6 +57,8 @@ def check_config(config: dict) -> None:
     """Refuse settings that would be dangerous in production."""
     if config["DOWNLOAD_MODE"] not in ("proxy", "redirect"):
         raise ConfigError("DISTRO_DOWNLOAD_MODE must be 'proxy' or 'redirect'")
+    if config["LOG_FORMAT"] not in ("text", "json"):
+        raise ConfigError("DISTRO_LOG_FORMAT must be 'text' or 'json'")
     idle = config["DOWNLOAD_IDLE_SECONDS"]
     if isinstance(idle, bool) or not isinstance(idle, int) or idle < 0:
         raise ConfigError("DISTRO_DOWNLOAD_IDLE_SECONDS must be a whole number of at least 0")

@@ -8,6 +8,7 @@ import json
 import logging
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import select
 
@@ -23,11 +24,14 @@ def private_key_material(keys_dir: Path) -> list[str]:
     return material
 
 
-def test_no_secret_appears_anywhere(app, app_config, client, world, runner, caplog, tmp_path):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_no_secret_appears_anywhere(
+    app, app_config, client, world, runner, caplog, tmp_path, log_format
+):
     caplog.set_level(logging.DEBUG)
     responses: list[str] = []
     log_path = tmp_path / "gunicorn.log"
-    server = Gunicorn(app_config, workers=1, log_path=log_path)
+    server = Gunicorn(app_config, workers=1, log_path=log_path, DISTRO_LOG_FORMAT=log_format)
     try:
         for headers in world.headers.values():
             for path in ("/api/v1/products", "/api/v1/tokens", "/api/v1/licenses"):
@@ -94,6 +98,8 @@ def test_no_secret_appears_anywhere(app, app_config, client, world, runner, capl
         "cli": "\n".join(cli_output),
     }
     assert "GET /api/v1/products" in haystacks["gunicorn log"]
+    if log_format == "json":
+        assert_json_lines(log_path.read_text())
     assert "token.revoke" in haystacks["audit"] and "error:" in haystacks["cli"]
     secrets = [
         *world.secrets.values(),
@@ -105,3 +111,22 @@ def test_no_secret_appears_anywhere(app, app_config, client, world, runner, capl
             for where, text in haystacks.items():
                 assert token_part not in text, f"a secret leaked into {where}"
     assert "PRIVATE KEY" not in "\n".join(haystacks.values())
+
+
+def assert_json_lines(text: str) -> None:
+    """Every line one JSON object; the access and request lines say what an operator
+    searches by."""
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    assert any(
+        line["path"] == "/api/v1/products" and line["status"] == 200 and line["request_id"]
+        for line in access
+    )
+    requests_ = [line for line in lines if line["logger"] == "distro.request"]
+    products = [line for line in requests_ if line["route"] == "/api/v1/products"]
+    assert products and all(
+        {"request_id", "user_id", "org", "status", "duration_ms", "bytes"} <= set(line)
+        for line in products
+    )
+    assert any(line["user_id"] and line["org"] for line in products)  # a customer's call

@@ -56,8 +56,9 @@ def redis_url(tmp_path):
 @pytest.fixture
 def pair(app, app_config, redis_url):
     url, _ = redis_url
-    first = Gunicorn(app_config, workers=1, DISTRO_RATELIMIT_STORAGE_URI=url, **LIMITS)
-    second = Gunicorn(app_config, workers=1, DISTRO_RATELIMIT_STORAGE_URI=url, **LIMITS)
+    settings = dict(LIMITS, DISTRO_RATELIMIT_STORAGE_URI=url, DISTRO_METRICS_TOKEN="m")
+    first = Gunicorn(app_config, workers=1, **settings)
+    second = Gunicorn(app_config, workers=1, **settings)
     yield first, second
     first.stop()
     second.stop()
@@ -103,3 +104,10 @@ def test_with_redis_down_requests_are_served_unthrottled(pair, world, redis_url)
     assert products.status_code == 200
     assert [wrong_login(s) for s in (first, second) * 3] == [400] * 6  # never 500, never 429
     assert [bad_token(s) for s in (first, second) * 3] == [401] * 6
+    metrics = requests.get(
+        f"{first.url}/metrics", headers={"Authorization": "Bearer m"}, timeout=10
+    ).text
+    counted = re.search(
+        r'distro_errors_total\{code="rate_limit_store_unavailable"\} ([0-9.]+)', metrics
+    )
+    assert counted and float(counted.group(1)) >= 6  # logged and counted, for alerting
