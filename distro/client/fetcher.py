@@ -156,12 +156,7 @@ class DistroClient:
         for field in ("id", "product", "version", "kind", "sha256", "size", "filename"):
             if facts.get(field) != package.get(field):
                 raise FetchError(f"{label}: signed manifest disagrees on {field}")
-        if (
-            "/" in facts["filename"]
-            or "\\" in facts["filename"]
-            or facts["filename"] in (".", "..")
-        ):
-            raise FetchError(f"{label}: unsafe file name {facts['filename']!r}")
+        _check_file_name(facts["filename"], label)
         return facts, manifest, signature
 
     def repository(self, product: str, dest: Path) -> Repository:
@@ -180,8 +175,7 @@ class DistroClient:
         """The signed TUF target that `package` must be, or FetchError."""
         label = _label(package)
         name = package.get("filename") or ""
-        if "/" in name or "\\" in name or name in ("", ".", ".."):
-            raise FetchError(f"{label}: unsafe file name {name!r}")
+        _check_file_name(name, label)
         repository = self.repository(package["product"], dest)
         target = repository.target(f"{package['version']}/{name}")
         if target is None:
@@ -277,6 +271,12 @@ class DistroClient:
     ) -> Iterator[Fetched]:
         for package in self.update_plan(product, from_version, to_version):
             yield self.fetch(package, dest, progress)
+
+
+def _check_file_name(name: str, label: str) -> None:
+    """A plain name to write in DEST: no folders, never `.` or `..`."""
+    if "/" in name or "\\" in name or name in ("", ".", ".."):
+        raise FetchError(f"{label}: unsafe file name {name!r}")
 
 
 def _matches(path: Path, target: TargetFile) -> bool:

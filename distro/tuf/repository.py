@@ -126,16 +126,22 @@ def create_repository(
     if latest(session, product.id, "root") is not None:
         return
     _check_threshold(roots, threshold)
-    roots, product_online = _roots(product, roots), _online(product, online)
-    root = Root(version=1, expires=_expiry(ROOT_LIFETIME), consistent_snapshot=True)
+    roots = _roots(product, roots)
+    root = _new_root(1, roots, _online(product, online), threshold)
+    _store(session, product, Metadata(root), roots)
+    session.flush()
+    update_targets(session, product, online)
+
+
+def _new_root(version: int, roots: list[Signer], online: Signer, threshold: int) -> Root:
+    """A root listing `roots` (with `threshold`) and `online` for the other three roles."""
+    root = Root(version=version, expires=_expiry(ROOT_LIFETIME), consistent_snapshot=True)
     for signer in roots:
         root.add_key(tuf_key(signer), "root")
     root.roles["root"].threshold = threshold
     for role in ONLINE_ROLES:
-        root.add_key(tuf_key(product_online), role)
-    _store(session, product, Metadata(root), roots)
-    session.flush()
-    update_targets(session, product, online)
+        root.add_key(tuf_key(online), role)
+    return root
 
 
 def _check_threshold(roots: list[Signer], threshold: int) -> None:
@@ -216,9 +222,9 @@ def refresh_timestamp(session: Session, product: Product, online: Signer) -> boo
     if not timestamp_is_stale(session, product):
         return False
     _lock(session, product)
-    current = latest(session, product.id, "timestamp")
-    if current.expires - utcnow() > TIMESTAMP_RENEW_WITHIN:
+    if not timestamp_is_stale(session, product):
         return False  # another process renewed it meanwhile
+    current = latest(session, product.id, "timestamp")
     online = _online(product, online)
     _check_online(_current_root(session, product), online)
     snapshot = json.loads(current.body)["signed"]["meta"]["snapshot.json"]["version"]
@@ -240,7 +246,6 @@ def rotate(
     previous = _current_root(session, product)
     _check_threshold(new_roots, threshold)
     old_roots, new_roots = _roots(product, old_roots), _roots(product, new_roots)
-    product_online = _online(product, online)
     trusted = set(previous.roles["root"].keyids)
     signing_old = [s for s in old_roots if tuf_key(s).keyid in trusted]
     if len(signing_old) < previous.roles["root"].threshold:
@@ -248,14 +253,7 @@ def rotate(
             "rotating needs the current TUF root keys (threshold "
             f"{previous.roles['root'].threshold}); this host holds {len(signing_old)}"
         )
-    root = Root(
-        version=previous.version + 1, expires=_expiry(ROOT_LIFETIME), consistent_snapshot=True
-    )
-    for signer in new_roots:
-        root.add_key(tuf_key(signer), "root")
-    root.roles["root"].threshold = threshold
-    for role in ONLINE_ROLES:
-        root.add_key(tuf_key(product_online), role)
+    root = _new_root(previous.version + 1, new_roots, _online(product, online), threshold)
     signers = {tuf_key(s).keyid: s for s in [*signing_old, *new_roots]}
     _store(session, product, Metadata(root), list(signers.values()))
     session.flush()
