@@ -62,16 +62,11 @@ def init_app(app: Flask) -> None:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
     if app.config["LOG_FORMAT"] == "json":
-        app.before_request(_start)
         app.after_request(_log_request)
 
 
-def _start() -> None:
-    g.log_started = time.perf_counter()
-
-
 def _log_request(response: Response) -> Response:
-    started = g.get("log_started")
+    started = g.get("request_started")  # set by ops.metrics
     logging.getLogger("distro.request").info(
         "%s %s",
         request.method,

@@ -29,13 +29,13 @@ def init_app(app: Flask) -> None:
 
 
 def _start_timer() -> None:
-    g.metrics_started = time.perf_counter()
+    g.request_started = time.perf_counter()  # also read by ops.logs
 
 
 def _count_request(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule else "unmatched"
     REQUESTS.labels(route, str(response.status_code)).inc()
-    started = g.get("metrics_started")
+    started = g.get("request_started")
     if started is not None:
         LATENCY.labels(route).observe(time.perf_counter() - started)
     return response
