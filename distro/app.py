@@ -52,12 +52,14 @@ def register_proxy(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Database, object store, keys, login, CSRF, rate limiting and metrics."""
     from distro.accounts import auth, passwords
+    from distro.api import inputs
     from distro.core import db, limits
     from distro.ops import metrics
     from distro.signing import keys
     from distro.storage import factory
     from distro.web import headers, i18n
 
+    inputs.init_app(app)
     passwords.init_app(app)
     headers.init_app(app)
     i18n.init_app(app)

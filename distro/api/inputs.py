@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import json
 
-from flask import Request, request
+from flask import Flask, Request, request
 
 from distro.core.errors import TooLarge, ValidationError
 
 MAX_JSON_BYTES = 1024 * 1024
+# Bodies read whole before a request touches the database (see `read_small_body`).
+_READ_FIRST = ("application/json", "application/x-www-form-urlencoded")
+
+
+def init_app(app: Flask) -> None:
+    """Register `read_small_body` ahead of every hook that may open a transaction."""
+    app.before_request(read_small_body)
+
+
+def read_small_body() -> None:
+    """Read a small JSON or form body before authentication opens a transaction.
+
+    Otherwise a client that sends its headers and then dribbles its body would keep a
+    write transaction open (on SQLite: the database's one write lock) for as long as it
+    liked. Uploads are multipart and stream on their own terms (they commit first).
+    """
+    length = request.content_length
+    if request.mimetype in _READ_FIRST and length and length <= MAX_JSON_BYTES:
+        request.get_data(cache=True)
 
 
 def json_body(req: Request | None = None, *, optional: bool = False) -> dict:

@@ -7,15 +7,18 @@ teardown. Services receive the session explicitly and commit once per use case.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from distro.core.config import ConfigError, relative_sqlite_url
 
 READS_AUTOCOMMIT = "distro_reads_autocommit"
+# How long a SQLite writer waits for the write lock before the request fails with 503.
+BUSY_SECONDS = 30.0
 # Request decisions are conditional UPDATE ... RETURNING statements (SQLite 3.35, 2021).
 MIN_SQLITE = (3, 35)
 
@@ -31,6 +34,9 @@ def make_engine(url: str) -> Engine:
     between (it fails at once with "database is locked"), so every transaction starts
     with BEGIN IMMEDIATE. The embedded default serialises writers that way; PostgreSQL,
     the production database, uses ordinary transactions with row locks.
+
+    The wait for the write lock is ours, not SQLite's (see `begin_immediate`); SQLite's
+    own busy timeout is kept for the rare reader that meets a checkpoint.
     """
     url = relative_sqlite_url(url)
     if not url.startswith("sqlite"):
@@ -55,9 +61,45 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         if not conn.get_execution_options().get(READS_AUTOCOMMIT):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                begin_immediate(conn.connection.dbapi_connection)
+            except sqlite3.OperationalError as error:
+                raise exc.OperationalError("BEGIN IMMEDIATE", None, error) from error
 
     return engine
+
+
+def begin_immediate(dbapi_conn: sqlite3.Connection, busy_seconds: float = BUSY_SECONDS) -> None:
+    """BEGIN IMMEDIATE, waiting for another writer with `time.sleep` between tries.
+
+    SQLite's busy handler waits inside C. A gevent worker runs all its requests in one
+    thread, so that wait would freeze every request of the worker, including one that
+    holds the lock and only waits for the network to finish its transaction: the worker
+    would stall until the waiter gave up. `time.sleep` is cooperative under gevent (and a
+    plain sleep in a thread), so the holder gets on with its work meanwhile.
+    """
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + busy_seconds
+        pause = 0.001
+        while True:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+    finally:
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def ensure_sqlite_folder(engine: Engine) -> None:

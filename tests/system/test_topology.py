@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import threading
+import time
 
 import pytest
 import requests
@@ -49,23 +51,76 @@ def test_publish_on_one_download_and_approve_on_the_other(pair, world, runner):
     )
     assert fetched.status_code == 200 and fetched.content == payload
 
+    request_id = _request_upgrade(second, first, world)
+    results = _approve_at_once(pair, request_id, world)
+    assert sorted(results) == [200] + [409] * 19
+    issued = requests.get(
+        f"{second.url}/api/v1/license-requests?status=issued",
+        headers=world.auth("appr@vendor.test"),
+        timeout=10,
+    ).json()["items"]
+    assert len(issued) == 1 and issued[0]["license"]["version"] == "9.0"
+    new_package_list = requests.get(
+        f"{first.url}/api/v1/products/erp/packages",
+        headers=world.auth("installer@acme"),
+        timeout=10,
+    ).json()
+    assert [p["id"] for p in new_package_list["items"]] == [package["id"]]
+
+
+def test_a_client_that_dribbles_its_body_holds_up_no_other_writer(app, app_config, world):
+    """A JSON body is read before the request authenticates, so a slow client holds no
+    transaction (on SQLite: no write lock) while it takes its time."""
+    server = Gunicorn(app_config, workers=1)
+    try:
+        # Once the token's last use is recorded, authenticating writes nothing and its
+        # transaction stays open for the view.
+        requests.get(f"{server.url}/api/v1/tokens", headers=world.auth("it@acme.test"), timeout=5)
+        body = b'{"name": "slow"}'
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as slow:
+            slow.sendall(
+                b"POST /api/v1/tokens HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                + f"Authorization: {world.auth('it@acme.test')['Authorization']}\r\n".encode()
+                + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body[:5]
+            )
+            time.sleep(0.5)
+            meanwhile = requests.post(
+                f"{server.url}/api/v1/tokens",
+                json={"name": "quick"},
+                headers=world.auth("it@acme.test"),
+                timeout=5,
+            )
+            assert meanwhile.status_code == 201, meanwhile.text
+            slow.sendall(body[5:])
+            answer = slow.makefile("rb").readline()
+        assert answer.startswith(b"HTTP/1.1 201"), answer
+    finally:
+        server.stop()
+
+
+def _request_upgrade(reader: Gunicorn, writer: Gunicorn, world) -> str:
+    """The account manager asks for 9.0 on the first license; returns the request id."""
     licenses = requests.get(
-        f"{second.url}/api/v1/licenses", headers=world.auth("am@vendor.test"), timeout=10
+        f"{reader.url}/api/v1/licenses", headers=world.auth("am@vendor.test"), timeout=10
     ).json()["items"]
     request = requests.post(
-        f"{first.url}/api/v1/license-requests",
+        f"{writer.url}/api/v1/license-requests",
         json={"license_id": licenses[0]["id"], "target_version": "9.0"},
         headers=world.auth("am@vendor.test"),
         timeout=10,
     )
     assert request.status_code == 201, request.text
-    request_id = request.json()["id"]
+    return request.json()["id"]
 
+
+def _approve_at_once(servers, request_id: str, world) -> list[int]:
+    """Twenty approvals released together, spread over the servers and two approvers."""
     results: list[int] = []
     barrier = threading.Barrier(20)
 
     def approve(index: int) -> None:
-        server = (first, second)[index % 2]
+        server = servers[index % len(servers)]
         who = ("appr@vendor.test", "appr2@vendor.test")[index // 2 % 2]
         barrier.wait()
         answer = requests.post(
@@ -81,19 +136,7 @@ def test_publish_on_one_download_and_approve_on_the_other(pair, world, runner):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == [200] + [409] * 19
-    issued = requests.get(
-        f"{second.url}/api/v1/license-requests?status=issued",
-        headers=world.auth("appr@vendor.test"),
-        timeout=10,
-    ).json()["items"]
-    assert len(issued) == 1 and issued[0]["license"]["version"] == "9.0"
-    new_package_list = requests.get(
-        f"{first.url}/api/v1/products/erp/packages",
-        headers=world.auth("installer@acme"),
-        timeout=10,
-    ).json()
-    assert [p["id"] for p in new_package_list["items"]] == [package["id"]]
+    return results
 
 
 def test_a_session_from_one_instance_works_on_the_other(pair, world):
