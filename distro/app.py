@@ -73,12 +73,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature; the API ones live under /api/v1."""
+    from distro.accounts import onboarding_pages, onboarding_views, people_pages
     from distro.accounts import pages as account_pages
     from distro.accounts import views as account_views
     from distro.api import views as api_views
     from distro.audit import views as audit_views
     from distro.licenses import pages as license_pages
     from distro.licenses import views as license_views
+    from distro.mail import pages as mail_pages
     from distro.ops import health, metrics
     from distro.patches import pages as package_pages
     from distro.patches import views as package_views
@@ -93,6 +95,10 @@ def register_blueprints(app: Flask) -> None:
         account_pages.bp,
         api_views.bp,
         account_views.bp,
+        onboarding_views.bp,
+        onboarding_pages.bp,
+        people_pages.bp,
+        mail_pages.bp,
         key_views.bp,
         audit_views.bp,
         package_views.bp,

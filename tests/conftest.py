@@ -17,11 +17,14 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email import policy as email_policy
 from pathlib import Path
 
 import boto3
 import pytest
 import requests
+from aiosmtpd.controller import Controller
 from moto.server import ThreadedMotoServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -107,6 +110,9 @@ def app_config(tmp_path, database_url, s3_endpoint):
         "WTF_CSRF_ENABLED": True,
         "RATELIMIT_ENABLED": True,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Suites call these endpoints many times; tests/accounts/test_resets.py checks
+        # the production limit.
+        "PASSWORD_RESET_RATE_LIMIT": "1000 per minute",
     }
 
 
@@ -443,3 +449,54 @@ def publish_file(
     if notes:
         args += ["--notes", notes]
     return cli_ok(runner, *args)
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on a loopback port, keeping what it receives.
+    `stop()` takes it down (connections are then refused) and `start()` brings it back
+    on the same port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.received: list = []  # (envelope recipients, parsed message)
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        message = message_from_bytes(envelope.content, policy=email_policy.default)
+        self.received.append((sorted(envelope.rcpt_tos), message))
+        return "250 OK"
+
+    def start(self) -> None:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def to(self, address: str) -> list:
+        return [message for rcpt, message in self.received if address in rcpt]
+
+    def one_to(self, address: str):
+        found = self.to(address)
+        assert len(found) == 1, [m["Subject"] for m in found]
+        return found[0]
+
+
+@pytest.fixture
+def mailbox():
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+def run_worker(runner) -> str:
+    """`distro worker --once`; returns its summary line."""
+    return cli_ok(runner, "worker", "--once")
+
+
+def body_of(message, subtype: str = "plain") -> str:
+    return message.get_body(preferencelist=(subtype,)).get_content()

@@ -22,6 +22,7 @@ from distro.accounts.actor import Actor
 from distro.accounts.models import User
 from distro.core.db import get_session
 from distro.core.errors import Forbidden, TooManyAttempts, Unauthenticated
+from distro.core.ids import is_id
 from distro.core.limits import limiter
 from distro.core.metrics import ERRORS
 
@@ -39,9 +40,14 @@ def init_app(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = get_session().get(User, user_id)
-    return user if user and not user.disabled else None
+def _load_user(session_id: str) -> User | None:
+    """`id.epoch` (see `User.get_id`): a session from before a password reset, or of a
+    disabled account, is nobody."""
+    user_id, _, epoch = session_id.partition(".")
+    user = get_session().get(User, user_id) if is_id(user_id) else None
+    if user is None or user.disabled or str(user.session_epoch) != epoch:
+        return None
+    return user
 
 
 @login_manager.request_loader

@@ -9,17 +9,21 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Integer,
     String,
     Table,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import true
 
 from distro.core.clock import utcnow
 from distro.core.db import Base
 from distro.core.ids import new_id
 
-ROLES = ("customer_admin", "account_manager", "approver", "publisher", "admin")
+ROLES = ("customer_admin", "customer_user", "account_manager", "approver", "publisher", "admin")
 STAFF_ROLES = ("account_manager", "approver", "publisher", "admin")
+# A customer_user is a customer_admin's read-only colleague: downloads and licenses only.
+CUSTOMER_ROLES = ("customer_admin", "customer_user")
 
 
 org_account_managers = Table(
@@ -52,6 +56,12 @@ class User(Base):
     org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The page language the user chose or last used; their mail is written in it.
+    language: Mapped[str | None] = mapped_column(String(8))
+    # Mail about newly published packages (customer roles); the rest is not optional.
+    notify_packages: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Part of the session's user id: raising it (password reset) ends every session.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     org: Mapped[Organisation | None] = relationship()
     managed_orgs: Mapped[list[Organisation]] = relationship(
         secondary=org_account_managers, back_populates="account_managers"
@@ -71,7 +81,7 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return self.id
+        return f"{self.id}.{self.session_epoch}"
 
     @property
     def is_staff(self) -> bool:
@@ -95,3 +105,39 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     user: Mapped[User] = relationship()
+
+
+class PasswordReset(Base):
+    """A mailed, single-use password reset link; only the SHA-256 of its token is kept."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    user: Mapped[User] = relationship()
+
+
+class Invitation(Base):
+    """An invitation to join as `role` (into `org` for the customer roles); its mailed
+    token is kept only as a SHA-256 and replaced on every resend."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    invited_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    language: Mapped[str] = mapped_column(String(8))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    org: Mapped[Organisation | None] = relationship()
+    inviter: Mapped[User | None] = relationship(foreign_keys=[invited_by])

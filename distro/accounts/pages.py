@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required, login_user, logout_user
@@ -11,8 +12,8 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from distro import audit
+from distro.accounts import members, tokens
 from distro.accounts import services as accounts
-from distro.accounts import tokens
 from distro.accounts.actor import Actor
 from distro.accounts.models import ApiToken
 from distro.accounts.passwords import password_matches
@@ -70,6 +71,7 @@ def login():
             form.email.errors.append(_("This account is disabled. Ask your administrator."))
         elif ok:
             login_user(user)
+            members.remember_language(session, user, str(get_locale()))
             audit.record(
                 session,
                 Actor(user=user, ip=request.remote_addr),

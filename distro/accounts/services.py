@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from distro import audit
 from distro.accounts.actor import Actor
-from distro.accounts.models import ROLES, Organisation, User
+from distro.accounts.models import CUSTOMER_ROLES, ROLES, Organisation, User
 from distro.accounts.passwords import hash_password
 from distro.core.errors import Conflict, NotFound, ValidationError
 from distro.core.parsers import parse_code, parse_email, parse_text
@@ -109,10 +109,12 @@ def create_user(
     email = normalise_email(email)
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}", field="role")
-    if role == "customer_admin" and not org_code:
-        raise ValidationError("a customer_admin needs --org CODE", field="org")
-    if role != "customer_admin" and org_code:
-        raise ValidationError("only a customer_admin belongs to an organisation", field="org")
+    if role in CUSTOMER_ROLES and not org_code:
+        raise ValidationError(f"a {role} needs --org CODE", field="org")
+    if role not in CUSTOMER_ROLES and org_code:
+        raise ValidationError(
+            "only a customer_admin or customer_user belongs to an organisation", field="org"
+        )
     org = find_org(session, org_code) if org_code else None
     if session.scalars(select(User).where(User.email == email)).first():
         raise Conflict(f"user {email} already exists", code="duplicate")

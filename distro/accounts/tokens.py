@@ -55,6 +55,8 @@ def create_token(
     expires_days = validate_days(expires_days)
     if actor.is_installer:
         raise Forbidden("an installer token cannot create tokens")
+    if "customer_user" in (actor.role, owner.role):
+        raise Forbidden("a customer_user has no tokens; ask a customer admin for one")
     if installer and owner.org_id is None:
         raise RuleViolation(
             f"installer tokens belong to a customer organisation; {owner.email} has none",
@@ -92,6 +94,8 @@ def _visible(actor: Actor):
     stmt = select(ApiToken)
     if actor.user is None or actor.role == "admin":
         return stmt
+    if actor.role == "customer_user":
+        raise Forbidden("a customer_user has no tokens; ask a customer admin for one")
     if actor.role == "customer_admin":
         return stmt.where(ApiToken.org_id == actor.org_id)
     return stmt.where(ApiToken.user_id == actor.user.id)

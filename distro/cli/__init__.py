@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
         init,
         keys,
         licenses,
+        mail,
         orgs,
         packages,
         products,
@@ -48,6 +49,8 @@ def init_app(app: Flask) -> None:
         verify.verify,
         storage.storage_group,
         tuf.tuf_group,
+        mail.worker_command,
+        mail.mail_group,
         client_cli.fetch_command,
     ):
         app.cli.add_command(command)

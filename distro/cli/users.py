@@ -7,6 +7,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from distro.accounts import invitations, members
 from distro.accounts import services as accounts
 from distro.accounts.actor import CLI
 from distro.accounts.models import ROLES
@@ -33,3 +34,37 @@ def users_create(email, role, org_code, password, password_stdin):
     user = accounts.create_user(session, CLI, email, role, password, org_code)
     session.commit()
     click.echo(user.id)
+
+
+@users.command("disable")
+@click.argument("email")
+@fail_cleanly
+def users_disable(email):
+    """Disable an account: its sessions and tokens stop working at once."""
+    session = get_session()
+    user = members.set_disabled(session, CLI, accounts.find_user(session, email).id, True)
+    session.commit()
+    click.echo(user.id)
+
+
+@users.command("enable")
+@click.argument("email")
+@fail_cleanly
+def users_enable(email):
+    session = get_session()
+    user = members.set_disabled(session, CLI, accounts.find_user(session, email).id, False)
+    session.commit()
+    click.echo(user.id)
+
+
+@users.command("invite")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--org", "org_code", metavar="CODE")
+@fail_cleanly
+def users_invite(email, role, org_code):
+    """Mail an invitation; the invitee chooses the password (prints the invitation id)."""
+    session = get_session()
+    invitation = invitations.invite(session, CLI, email, role, org=org_code)
+    session.commit()
+    click.echo(invitation.id)

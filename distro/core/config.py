@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 DEV_SECRET_KEY = "distro-development-secret-do-not-use-in-production"
 
@@ -33,6 +35,13 @@ def default_config(cwd: Path | None = None) -> dict:
         # Bearer token that /metrics answers to; unset, /metrics does not exist.
         "METRICS_TOKEN": None,
         "LOG_FORMAT": "text",  # or "json": one JSON object per line
+        # Mail: unset SMTP_URL keeps every message in the outbox (shown to admins).
+        "SMTP_URL": None,
+        "MAIL_FROM": "distro@localhost",
+        "BASE_URL": "http://localhost:8000",  # the start of every link in mail
+        "MAIL_MAX_ATTEMPTS": 8,  # then the message is marked failed
+        "MAIL_POLL_SECONDS": 5,  # how often `distro worker` looks for due mail
+        "PASSWORD_RESET_RATE_LIMIT": "5 per minute",  # per address asking
         "MAX_UPLOAD_BYTES": 10 * 1024**3,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
@@ -62,6 +71,11 @@ def check_config(config: dict) -> None:
     idle = config["DOWNLOAD_IDLE_SECONDS"]
     if isinstance(idle, bool) or not isinstance(idle, int) or idle < 0:
         raise ConfigError("DISTRO_DOWNLOAD_IDLE_SECONDS must be a whole number of at least 0")
+    if config["SMTP_URL"]:
+        smtp_settings(config["SMTP_URL"])  # raises ConfigError naming what is wrong
+    base = config["BASE_URL"]
+    if not isinstance(base, str) or urlsplit(base).scheme not in ("http", "https"):
+        raise ConfigError("DISTRO_BASE_URL must start with http:// or https://")
     if config["ENV"] == "production" and config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise ConfigError(
             "DISTRO_SECRET_KEY is the development value; set a long random secret "
@@ -78,3 +92,35 @@ def relative_sqlite_url(url: str) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         return prefix + os.path.abspath(url[len(prefix) :])
     return url
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # "none", "starttls" or "tls"
+    user: str | None = None
+    password: str | None = None
+
+
+_SMTP_SCHEMES = {"smtp": ("none", 25), "smtp+starttls": ("starttls", 587), "smtps": ("tls", 465)}
+
+
+def smtp_settings(url: str) -> SmtpSettings:
+    """`DISTRO_SMTP_URL`: smtp://, smtp+starttls:// or smtps://, optional user:password@
+    (percent-encoded), the port defaulting to the scheme's usual one."""
+    parts = urlsplit(url)
+    if parts.scheme not in _SMTP_SCHEMES:
+        raise ConfigError("DISTRO_SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
+    security, default_port = _SMTP_SCHEMES[parts.scheme]
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise ConfigError("DISTRO_SMTP_URL has a port that is not a number") from None
+    if not parts.hostname:
+        raise ConfigError("DISTRO_SMTP_URL names no host")
+    if parts.path not in ("", "/") or parts.query:
+        raise ConfigError("DISTRO_SMTP_URL takes no path or query")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return SmtpSettings(parts.hostname, port, security, user, password)

@@ -130,6 +130,11 @@ def get_session() -> Session:
     return g.db_session
 
 
+def write_session() -> Session:
+    """A separate session with a write transaction, for the rare write a GET makes."""
+    return current_app.extensions["distro.sessionmaker"]()
+
+
 def release_session() -> None:
     """Give the connection back early, e.g. before streaming a long download."""
     session = g.pop("db_session", None)

@@ -39,3 +39,18 @@ TUF_TIMESTAMP_AGE = Gauge(
     "Age of the stalest product's newest TUF timestamp, as of the last scrape",
     multiprocess_mode="mostrecent",
 )
+MAIL_OUTBOX = Gauge(
+    "distro_mail_outbox_messages",
+    "Messages waiting to be sent (pending or being sent), as of the last scrape",
+    multiprocess_mode="mostrecent",
+)
+MAIL_OUTBOX_AGE = Gauge(
+    "distro_mail_outbox_oldest_age_seconds",
+    "How long the oldest waiting message has waited (0 when none), as of the last scrape",
+    multiprocess_mode="mostrecent",
+)
+MAIL_ATTEMPTS = Counter(
+    "distro_mail_attempts_total",
+    "Attempts to hand a message to the SMTP server, by outcome (sent, retry, failed)",
+    ["outcome"],
+)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from distro import audit
 from distro.accounts.actor import Actor
-from distro.accounts.models import Organisation
+from distro.accounts.models import CUSTOMER_ROLES, Organisation
 from distro.core.clock import rfc3339, utcnow
 from distro.core.errors import NotFound, ValidationError
 from distro.core.ids import is_id, new_id
@@ -166,10 +166,10 @@ def grant_license(
 
 
 def visible_licenses(actor: Actor):
-    """Customer admins: their organisation's; account managers: their organisations';
+    """Customer roles: their organisation's; account managers: their organisations';
     other staff: all."""
     stmt = select(License)
-    if actor.role == "customer_admin":
+    if actor.role in CUSTOMER_ROLES:
         return stmt.where(License.org_id == actor.org_id)
     if actor.role == "account_manager":
         managed = [org.id for org in actor.user.managed_orgs]

@@ -27,6 +27,7 @@ from distro.licenses.services import (
     validate_modules,
     validate_user_count,
 )
+from distro.mail import notices
 from distro.patches.models import Package
 from distro.signing.signer import Signer
 
@@ -243,6 +244,7 @@ def approve_request(
         supersedes=source.id,
         request_id=request.id,
     )
+    notices.license_issued(session, issued, request)
     return issued
 
 
@@ -275,6 +277,7 @@ def reject_request(
         org_id=request.org_id,
         reason=reason,
     )
+    notices.request_rejected(session, request)
     return request
 
 

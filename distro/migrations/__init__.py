@@ -13,6 +13,7 @@ from distro.accounts import models as account_models  # noqa: F401  (registers t
 from distro.audit import models as audit_models  # noqa: F401
 from distro.core.db import Base, ensure_sqlite_folder
 from distro.licenses import models as license_models  # noqa: F401
+from distro.mail import models as mail_models  # noqa: F401
 from distro.patches import models as package_models  # noqa: F401
 from distro.signing import models as key_models  # noqa: F401
 from distro.tuf import models as tuf_models  # noqa: F401

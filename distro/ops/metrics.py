@@ -16,8 +16,16 @@ from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy.exc import SQLAlchemyError
 
+from distro.core.clock import utcnow
 from distro.core.db import get_session
-from distro.core.metrics import LATENCY, REQUESTS, TUF_TIMESTAMP_AGE
+from distro.core.metrics import (
+    LATENCY,
+    MAIL_OUTBOX,
+    MAIL_OUTBOX_AGE,
+    REQUESTS,
+    TUF_TIMESTAMP_AGE,
+)
+from distro.mail.outbox import backlog
 from distro.ops.health import oldest_timestamp_age
 
 bp = Blueprint("metrics", __name__)
@@ -57,19 +65,23 @@ def metrics():
     presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(presented.encode(), str(expected).encode()):
         abort(401)
-    _update_tuf_age()
+    _update_from_database()
     registry = _registry()
     body = generate_latest(registry) if registry is not None else generate_latest()
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
 
 
-def _update_tuf_age() -> None:
-    """Metrics matter most while the database is down, so its failure only skips this."""
+def _update_from_database() -> None:
+    """The gauges read at scrape time. Metrics matter most while the database is down,
+    so its failure only skips them."""
     session = get_session()
     try:
         age = oldest_timestamp_age(session)
+        waiting, oldest = backlog(session)
     except SQLAlchemyError:
         session.rollback()
         return
     if age is not None:
         TUF_TIMESTAMP_AGE.set(age)
+    MAIL_OUTBOX.set(waiting)
+    MAIL_OUTBOX_AGE.set((utcnow() - oldest).total_seconds() if oldest else 0)

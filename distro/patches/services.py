@@ -28,6 +28,7 @@ from distro.core.parsers import (
     parse_version,
 )
 from distro.core.versions import line_key, version_key
+from distro.mail import notices
 from distro.patches.models import KINDS, Package, Product
 from distro.patches.products import find_product
 from distro.signing.signer import Signer, canonical_json
@@ -253,6 +254,7 @@ def _record_package(
         size=size,
     )
     tuf_repository.update_targets(session, fields.product, signer)
+    notices.package_published(session, package, fields.product)
     return package
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, Response, current_app, request
 from flask_babel import Babel, get_locale
 
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -17,6 +17,19 @@ def select_locale() -> str:
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(list(LANGUAGES), default="en")
+
+
+def remember_in_cookie(response: Response, code: str) -> Response:
+    """Keep the chosen page language for a year (before login too)."""
+    response.set_cookie(
+        COOKIE,
+        code,
+        max_age=365 * 86400,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response
 
 
 def init_app(app: Flask) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
 from flask_login import current_user, login_required
 
-from distro.web.i18n import COOKIE, LANGUAGES
+from distro.accounts import members
+from distro.accounts.models import User
+from distro.core.db import write_session
+from distro.web.i18n import LANGUAGES, remember_in_cookie
 
 bp = Blueprint("web", __name__)
 
@@ -25,13 +28,11 @@ def language(code: str):
     if urlparse(target).netloc or not target.startswith("/"):
         target = "/"
     response = redirect(target)
+    if code in LANGUAGES and current_user.is_authenticated:
+        # A GET's session reads without a transaction; this write takes its own.
+        with write_session() as session:
+            members.remember_language(session, session.get(User, current_user.id), code)
+            session.commit()
     if code in LANGUAGES:
-        response.set_cookie(
-            COOKIE,
-            code,
-            max_age=365 * 86400,
-            samesite="Lax",
-            httponly=True,
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-        )
+        remember_in_cookie(response, code)
     return response

@@ -36,6 +36,7 @@ CALLERS = [
 def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
     """(method, path, request kwargs, expected status per caller)."""
     pkg, lic, req, tok = ids["package"], ids["license"], ids["request"], ids["token"]
+    inv = ids["invitation"]
     acme_read = {
         **{c: 200 for c in CALLERS},
         "anon": 401,
@@ -48,6 +49,13 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
     everyone = {c: 200 for c in CALLERS}
     authenticated = {**everyone, "anon": 401, "expired": 401, "revoked": 401}
     no_installer = {"installer@acme": 403, "installer@globex": 403}
+    admin = "admin@vendor.test"
+    # Invitations: customer admins (their own organisation's) and admins only.
+    customer_admins = {**authenticated, **{c: 403 for c in CALLERS[3:]}}
+
+    def acme_admins(status: int) -> dict:
+        return {"it@acme.test": status, "it@globex.test": 404, admin: status}
+
     return [
         ("GET", "/api/v1/keys", {}, everyone),
         ("GET", "/api/v1/openapi.json", {}, everyone),
@@ -167,6 +175,29 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
             {},
             {**authenticated, **{c: 403 for c in CALLERS[3:]}, "admin@vendor.test": 200},
         ),
+        # Open: the mailed token is the credential (an unknown one is 410 for anyone).
+        ("POST", "/api/v1/password-reset", {"json": {}}, {c: 400 for c in CALLERS}),
+        ("POST", f"/api/v1/password-reset/{tok}", {"json": {}}, {c: 410 for c in CALLERS}),
+        ("POST", f"/api/v1/invitations/{tok}/accept", {"json": {}}, {c: 410 for c in CALLERS}),
+        (
+            "POST",
+            "/api/v1/invitations",
+            {"json": {}},
+            {**customer_admins, "it@acme.test": 400, "it@globex.test": 400, admin: 400},
+        ),
+        (
+            "GET",
+            "/api/v1/invitations",
+            {},
+            {**customer_admins, **acme_admins(200), "it@globex.test": 200},
+        ),
+        ("DELETE", f"/api/v1/invitations/{inv}", {}, {**customer_admins, **acme_admins(200)}),
+        (
+            "POST",
+            f"/api/v1/invitations/{inv}/resend",
+            {},
+            {**customer_admins, **acme_admins(200)},
+        ),
     ]
 
 
@@ -198,23 +229,35 @@ def ids(app, client, world, runner, tmp_path):
                 row.revoked_at = row.created_at
             session.commit()
     world.headers["anon"] = {}
+    invitation = client.post(
+        "/api/v1/invitations",
+        json={"email": "colleague@acme.test", "role": "customer_user"},
+        headers=world.auth("it@acme.test"),
+    ).get_json()
     return {
         "package": package,
         "license": license_id,
         "request": request["id"],
         "token": token["id"],
+        "invitation": invitation["id"],
     }
 
 
 # The TUF target path of the patch that `ids` publishes (version, SHA-256, file name).
 PATCH_TARGET = f"8.0.1/{hashlib.sha256(b'patch').hexdigest()}.p.bin"
-FAKE_IDS = {"package": "p" * 32, "license": "l" * 32, "request": "r" * 32, "token": "t" * 32}
+FAKE_IDS = {
+    "package": "p" * 32,
+    "license": "l" * 32,
+    "request": "r" * 32,
+    "token": "t" * 32,
+    "invitation": "i" * 32,
+}
 
 
 def test_every_route_has_a_row(app):
     fake = FAKE_IDS
     rows = {
-        (method, re.sub(r"/[plrt]{32}(?=/|$)", "/{id}", path.split("?")[0]))
+        (method, re.sub(r"/[plrti]{32}(?=/|$)", "/{id}", path.split("?")[0]))
         for method, path, _, _ in matrix(fake)
     }
     routed = set()

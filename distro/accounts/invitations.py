@@ -1,0 +1,227 @@
+"""Invitations: a customer admin brings colleagues into its own organisation, an admin
+brings in staff (or customers of any organisation).
+
+Nobody invites into another organisation or above their own role. The mailed link is
+single use and lasts `LIFETIME`; resending replaces it (the old link stops working).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from distro import audit
+from distro.accounts.actor import Actor
+from distro.accounts.links import digest, new_link_token
+from distro.accounts.models import CUSTOMER_ROLES, ROLES, Invitation, Organisation, User
+from distro.accounts.services import create_user, find_org, user_by_email
+from distro.core.clock import rfc3339, utcnow
+from distro.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationError
+from distro.core.ids import is_id
+from distro.core.parsers import parse_email
+from distro.mail import notices
+from distro.web.i18n import LANGUAGES
+
+LIFETIME = timedelta(days=7)
+
+
+def status_of(invitation: Invitation) -> str:
+    if invitation.accepted_at is not None:
+        return "accepted"
+    if invitation.revoked_at is not None:
+        return "revoked"
+    if invitation.expires_at <= utcnow():
+        return "expired"
+    return "pending"
+
+
+def _target_org(session: Session, actor: Actor, role: str, org: object) -> Organisation | None:
+    """The organisation the invitee joins, by the inviter's own powers."""
+    if actor.is_installer or not actor.has_role("customer_admin"):
+        raise Forbidden("only customer admins and admins invite people")
+    if role not in ROLES:
+        raise ValidationError(f"role must be one of {', '.join(ROLES)}", field="role")
+    if actor.role == "customer_admin":
+        if role not in CUSTOMER_ROLES:
+            raise Forbidden("a customer admin invites customer_admin or customer_user only")
+        if org not in (None, "", actor.user.org.code):
+            raise NotFound(f"no organisation with code {org!r}")
+        return actor.user.org
+    if role in CUSTOMER_ROLES:
+        if not org:
+            raise ValidationError(f"a {role} belongs to an organisation: give org", field="org")
+        return find_org(session, org)
+    if org:
+        raise ValidationError("only customer roles belong to an organisation", field="org")
+    return None
+
+
+def invite(
+    session: Session,
+    actor: Actor,
+    email: object,
+    role: object,
+    org: object = None,
+    language: str = "en",
+) -> Invitation:
+    """Create the invitation and queue its mail (in `language`, the inviter's page
+    language, until the invitee chooses their own)."""
+    address = parse_email(email)
+    role = role if isinstance(role, str) else ""
+    target = _target_org(session, actor, role, org)
+    if user_by_email(session, address) is not None:
+        raise Conflict(f"{address} already has an account", code="duplicate")
+    open_ones = session.scalars(
+        select(Invitation).where(
+            Invitation.email == address,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+    ).first()
+    if open_ones is not None:
+        raise Conflict(
+            f"{address} is already invited; resend or revoke that invitation", code="duplicate"
+        )
+    token, token_hash = new_link_token()
+    invitation = Invitation(
+        email=address,
+        role=role,
+        org_id=target.id if target else None,
+        invited_by=actor.user.id if actor.user else None,
+        language=language if language in LANGUAGES else "en",
+        token_hash=token_hash,
+        expires_at=utcnow() + LIFETIME,
+    )
+    session.add(invitation)
+    session.flush()
+    notices.invitation(session, invitation, token)
+    audit.record(
+        session,
+        actor,
+        "invitation.create",
+        target_type="invitation",
+        target_id=invitation.id,
+        org_id=invitation.org_id,
+        email=address,
+        role=role,
+    )
+    return invitation
+
+
+def visible_invitations(actor: Actor):
+    """Customer admins: their organisation's; admins: all; nobody else."""
+    if actor.is_installer or not actor.has_role("customer_admin"):
+        raise Forbidden("only customer admins and admins manage invitations")
+    stmt = select(Invitation)
+    if actor.role == "customer_admin":
+        stmt = stmt.where(Invitation.org_id == actor.org_id)
+    return stmt
+
+
+def invitation_for(session: Session, actor: Actor, invitation_id: str) -> Invitation:
+    invitation = None
+    if is_id(invitation_id):
+        invitation = session.scalars(
+            visible_invitations(actor).where(Invitation.id == invitation_id)
+        ).first()
+    if invitation is None:
+        raise NotFound("no such invitation")
+    return invitation
+
+
+def resend(session: Session, actor: Actor, invitation_id: str) -> Invitation:
+    """A new link and a new week; the old link stops working."""
+    invitation = invitation_for(session, actor, invitation_id)
+    if status_of(invitation) in ("accepted", "revoked"):
+        raise Conflict(f"the invitation is {status_of(invitation)}", code="invalid_state")
+    token, invitation.token_hash = new_link_token()
+    invitation.expires_at = utcnow() + LIFETIME
+    notices.invitation(session, invitation, token)
+    audit.record(
+        session,
+        actor,
+        "invitation.resend",
+        target_type="invitation",
+        target_id=invitation.id,
+        org_id=invitation.org_id,
+    )
+    return invitation
+
+
+def revoke(session: Session, actor: Actor, invitation_id: str) -> Invitation:
+    invitation = invitation_for(session, actor, invitation_id)
+    if invitation.accepted_at is not None:
+        raise Conflict("the invitation was accepted already", code="invalid_state")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = utcnow()
+        audit.record(
+            session,
+            actor,
+            "invitation.revoke",
+            target_type="invitation",
+            target_id=invitation.id,
+            org_id=invitation.org_id,
+        )
+    return invitation
+
+
+def open_invitation(session: Session, token: object) -> Invitation:
+    """The pending invitation for `token`; 410 token_invalid for anything else."""
+    token_hash = digest(token)
+    invitation = None
+    if token_hash:
+        invitation = session.scalars(
+            select(Invitation).where(Invitation.token_hash == token_hash)
+        ).first()
+    if invitation is None or status_of(invitation) != "pending":
+        raise Gone("this invitation is used, revoked, expired or unknown", code="token_invalid")
+    return invitation
+
+
+def accept(session: Session, token: object, password: object, ip: str | None = None) -> User:
+    """Create the account with the chosen password; the link is then used up."""
+    invitation = open_invitation(session, token)
+    claimed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+        .values(accepted_at=utcnow())
+        .returning(Invitation.id),
+        execution_options={"synchronize_session": False},
+    ).first()
+    if claimed is None:
+        raise Gone("this invitation is used, revoked, expired or unknown", code="token_invalid")
+    org_code = invitation.org.code if invitation.org else None
+    actor = Actor(user=invitation.inviter, ip=ip)
+    user = create_user(session, actor, invitation.email, invitation.role, password, org_code)
+    user.language = invitation.language
+    session.execute(
+        update(Invitation).where(Invitation.id == invitation.id).values(user_id=user.id),
+        execution_options={"synchronize_session": False},
+    )
+    audit.record(
+        session,
+        Actor(user=user, ip=ip),
+        "invitation.accept",
+        target_type="invitation",
+        target_id=invitation.id,
+        org_id=invitation.org_id,
+    )
+    return user
+
+
+def invitation_json(invitation: Invitation) -> dict:
+    return {
+        "id": invitation.id,
+        "email": invitation.email,
+        "role": invitation.role,
+        "org": invitation.org.code if invitation.org else None,
+        "status": status_of(invitation),
+        "invited_by": invitation.inviter.email if invitation.inviter else None,
+        "created_at": rfc3339(invitation.created_at),
+        "expires_at": rfc3339(invitation.expires_at),
+        "accepted_at": rfc3339(invitation.accepted_at),
+        "revoked_at": rfc3339(invitation.revoked_at),
+    }

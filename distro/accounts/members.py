@@ -1,0 +1,69 @@
+"""The people of an organisation, as its customer admin manages them, and each user's
+own settings (page and mail language, package notices)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from distro import audit
+from distro.accounts.actor import Actor
+from distro.accounts.models import User
+from distro.core.errors import Forbidden, NotFound, ValidationError
+from distro.core.ids import is_id
+from distro.web.i18n import LANGUAGES
+
+
+def visible_users(actor: Actor):
+    """Customer admins: their organisation's people; admins: everyone."""
+    if actor.is_installer or not actor.has_role("customer_admin"):
+        raise Forbidden("only customer admins and admins manage users")
+    stmt = select(User).order_by(User.email)
+    if actor.role == "customer_admin":
+        stmt = stmt.where(User.org_id == actor.org_id)
+    return stmt
+
+
+def set_disabled(session: Session, actor: Actor, user_id: str, disabled: bool) -> User:
+    """Disable (or enable again) an account; a disabled account's sessions and tokens
+    stop working at once (both check the flag on every request)."""
+    user = None
+    if is_id(user_id):
+        user = session.scalars(visible_users(actor).where(User.id == user_id)).first()
+    if user is None:
+        raise NotFound("no such user")
+    if actor.user is not None and user.id == actor.user.id:
+        raise Forbidden("you cannot disable your own account")
+    if user.disabled != disabled:
+        user.disabled = disabled
+        audit.record(
+            session,
+            actor,
+            "user.disable" if disabled else "user.enable",
+            target_type="user",
+            target_id=user.id,
+            org_id=user.org_id,
+            email=user.email,
+        )
+    return user
+
+
+def set_preferences(
+    session: Session, user: User, *, language: object = None, notify_packages: object = None
+) -> None:
+    if language is not None:
+        if language not in LANGUAGES:
+            raise ValidationError(
+                f"language must be one of {', '.join(LANGUAGES)}", field="language"
+            )
+        user.language = language
+    if notify_packages is not None:
+        if not isinstance(notify_packages, bool):
+            raise ValidationError("notify_packages must be true or false", field="notify_packages")
+        user.notify_packages = notify_packages
+
+
+def remember_language(session: Session, user: User, language: str) -> None:
+    """The language a user last used becomes their mail language (login, switching)."""
+    if language in LANGUAGES and user.language != language:
+        user.language = language

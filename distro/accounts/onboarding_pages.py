@@ -1,0 +1,90 @@
+"""Pages for getting into an account without one's password: asking for a reset link,
+setting a new password from it, and accepting an invitation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from distro.accounts import invitations, resets
+from distro.core.db import get_session
+from distro.core.errors import DistroError, Gone
+from distro.core.limits import limiter
+from distro.web.pagekit import show_error
+
+bp = Blueprint("onboarding_pages", __name__)
+
+
+class AskForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+def _limit() -> str:
+    return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+@limiter.limit(_limit, methods=["POST"])
+def ask():
+    form, sent = AskForm(), False
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            resets.request_reset(session, form.email.data, ip=request.remote_addr)
+            session.commit()
+            sent = True
+        except DistroError as exc:
+            show_error(form, exc)
+    return render_template("password_reset_ask.html", form=form, sent=sent)
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_limit, methods=["POST"])
+def reset(token: str):
+    session, form = get_session(), NewPasswordForm()
+    try:
+        valid = resets.valid_reset(session, token)
+    except Gone as exc:
+        return render_template("link_invalid.html", message=exc.message), 410
+    if form.validate_on_submit():
+        try:
+            resets.reset_password(session, token, form.password.data, ip=request.remote_addr)
+            session.commit()
+            flash(_("Your password is changed. Log in with the new one."))
+            return redirect(url_for("accounts.login"))
+        except DistroError as exc:
+            session.rollback()
+            show_error(form, exc)
+    return render_template("password_reset.html", form=form, email=valid.user.email)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@limiter.limit(_limit, methods=["POST"])
+def accept(token: str):
+    session, form = get_session(), NewPasswordForm()
+    try:
+        invitation = invitations.open_invitation(session, token)
+    except Gone as exc:
+        return render_template("link_invalid.html", message=exc.message), 410
+    if form.validate_on_submit():
+        try:
+            invitations.accept(session, token, form.password.data, ip=request.remote_addr)
+            session.commit()
+            flash(_("Your account is ready. Log in with your e-mail and new password."))
+            return redirect(url_for("accounts.login"))
+        except DistroError as exc:
+            session.rollback()
+            show_error(form, exc)
+    return render_template("invitation_accept.html", form=form, invitation=invitation)

@@ -1,0 +1,80 @@
+"""`distro worker [--once]` sends mail; `distro mail list|show|retry` lets an operator
+see and requeue it from the console (where, unlike on the admin pages, the text of reset
+and invitation mail is shown: the operator can read the database anyway)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from distro.accounts.actor import CLI
+from distro.cli.errors import fail_cleanly
+from distro.core.clock import rfc3339
+from distro.core.db import get_session
+from distro.core.errors import NotFound
+from distro.core.ids import is_id
+from distro.mail import outbox, worker
+from distro.mail.models import STATUSES, OutboxMessage
+
+mail_group = AppGroup("mail", help="The mail outbox.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Send what is due, then exit.")
+@with_appcontext
+@fail_cleanly
+def worker_command(once: bool):
+    """Send queued mail and queue subscription-expiry notices, until stopped."""
+    app = current_app._get_current_object()
+    if not app.config.get("SMTP_URL"):
+        click.echo("no DISTRO_SMTP_URL: mail stays in the outbox (shown to admins)", err=True)
+    if once:
+        done = worker.run_once(app)
+        click.echo(
+            f"queued {done.queued} notices; sent {done.sent}, "
+            f"retrying {done.retrying}, failed {done.failed}"
+        )
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"mail worker running (every {app.config['MAIL_POLL_SECONDS']} s)", err=True)
+    worker.run_forever(app, stop)
+    click.echo("mail worker stopped", err=True)
+
+
+@mail_group.command("list")
+@click.option("--status", type=click.Choice(STATUSES))
+@fail_cleanly
+def list_mail(status: str | None):
+    for m in reversed(outbox.recent(get_session(), status)):
+        error = f"  ({m.last_error})" if m.last_error else ""
+        click.echo(
+            f"{m.id}  {rfc3339(m.created_at)}  {m.status:<7}  {m.kind:<22}  "
+            f"{m.recipients}  {m.subject}{error}"
+        )
+
+
+@mail_group.command("show")
+@click.argument("message_id")
+@fail_cleanly
+def show_mail(message_id: str):
+    message = get_session().get(OutboxMessage, message_id) if is_id(message_id) else None
+    if message is None:
+        raise NotFound(f"no message {message_id!r}")
+    click.echo(f"To: {message.recipients}\nSubject: {message.subject}\n")
+    click.echo(message.text_body)
+
+
+@mail_group.command("retry")
+@click.argument("message_id")
+@fail_cleanly
+def retry_mail(message_id: str):
+    session = get_session()
+    message = outbox.retry(session, CLI, message_id)
+    session.commit()
+    click.echo(message.id)

@@ -1,0 +1,66 @@
+"""The admins' view of the outbox: what waits, what went, what failed and why, and a
+button to try a failed message again. Bodies of reset and invitation mail are never
+shown (their links are someone's credentials)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from distro.core.db import get_session
+from distro.core.errors import DistroError, NotFound
+from distro.core.ids import is_id
+from distro.mail import outbox
+from distro.mail.models import STATUSES, OutboxMessage
+from distro.web.pagekit import ButtonForm, page_access, show_error
+
+bp = Blueprint("mail_pages", __name__)
+
+STATUS_LABELS = {
+    "pending": _l("pending"),
+    "sending": _l("sending"),
+    "sent": _l("sent"),
+    "failed": _l("failed"),
+}
+
+
+@bp.get("/admin/mail")
+@page_access("admin")
+def outbox_page(actor):
+    status = request.args.get("status")
+    status = status if status in STATUSES else None
+    session = get_session()
+    return render_template(
+        "outbox.html",
+        messages=outbox.recent(session, status),
+        status=status,
+        statuses=STATUSES,
+        labels=STATUS_LABELS,
+        smtp_configured=bool(current_app.config.get("SMTP_URL")),
+        button=ButtonForm(),
+    )
+
+
+@bp.get("/admin/mail/<message_id>")
+@page_access("admin")
+def message_page(actor, message_id: str):
+    message = get_session().get(OutboxMessage, message_id) if is_id(message_id) else None
+    if message is None:
+        raise NotFound("no such message")
+    return render_template("outbox_message.html", message=message, labels=STATUS_LABELS)
+
+
+@bp.post("/admin/mail/<message_id>/retry")
+@page_access("admin")
+def retry(actor, message_id: str):
+    if ButtonForm().validate_on_submit():
+        session = get_session()
+        try:
+            outbox.retry(session, actor, message_id)
+            session.commit()
+            flash(_("The message will be sent again."))
+        except DistroError as exc:
+            session.rollback()
+            show_error(None, exc)
+    return redirect(url_for("mail_pages.outbox_page", status="failed"))

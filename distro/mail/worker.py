@@ -1,0 +1,97 @@
+"""`distro worker`: sends due mail and queues the subscription-expiry notices.
+
+Each message is claimed in a short transaction, sent with no transaction open (an SMTP
+server may take seconds, and on SQLite an open write transaction would stop every other
+writer), then marked in another short one. Without `DISTRO_SMTP_URL` nothing is sent:
+messages wait in the outbox, where admins see them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from distro.core.config import smtp_settings
+from distro.core.metrics import MAIL_ATTEMPTS
+from distro.mail import notices, outbox, smtp
+from distro.mail.models import OutboxMessage
+
+log = logging.getLogger("distro.mail")
+
+
+@dataclass
+class Round:
+    """What one pass did."""
+
+    queued: int = 0  # expiry notices queued
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def count(self, status: str) -> None:
+        """Count a message by the status its attempt left it in."""
+        outcome = {"sent": "sent", "failed": "failed", "pending": "retry"}[status]
+        MAIL_ATTEMPTS.labels(outcome).inc()
+        if outcome == "retry":
+            self.retrying += 1
+        else:
+            setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+def run_once(app: Flask) -> Round:
+    """Queue the notices that are due, then send every message that is due."""
+    result = Round()
+    with app.app_context():
+        session: Session = app.extensions["distro.sessionmaker"]()
+        try:
+            result.queued = notices.queue_expiry_notices(session)
+            session.commit()
+            if app.config.get("SMTP_URL"):
+                _send_due(app, session, result)
+        finally:
+            session.close()
+    return result
+
+
+def _send_due(app: Flask, session: Session, result: Round) -> None:
+    settings = smtp_settings(app.config["SMTP_URL"])
+    sender, max_attempts = app.config["MAIL_FROM"], int(app.config["MAIL_MAX_ATTEMPTS"])
+    while True:
+        claimed = outbox.claim_due(session)
+        session.commit()
+        if not claimed:
+            return
+        for message_id in claimed:
+            message = session.get(OutboxMessage, message_id)
+            session.commit()  # no transaction stays open while the SMTP server works
+            try:
+                smtp.send(settings, sender, message)
+            except smtp.SendFailed as exc:
+                outbox.mark_attempt_failed(
+                    session, message, str(exc), max_attempts=max_attempts, permanent=exc.permanent
+                )
+                log.warning(
+                    "mail %s (%s): %s; now %s", message.id, message.kind, exc, message.status
+                )
+            else:
+                outbox.mark_sent(session, message)
+            session.commit()
+            result.count(message.status)
+
+
+def run_forever(app: Flask, stop: threading.Event) -> None:
+    """Pass after pass until `stop` is set (SIGTERM/SIGINT in the CLI); a database or
+    other error is logged and the next pass tries again."""
+    poll = float(app.config["MAIL_POLL_SECONDS"])
+    while not stop.is_set():
+        try:
+            done = run_once(app)
+            if done.sent or done.failed or done.retrying or done.queued:
+                log.info("mail: %s", done)
+        except Exception:
+            log.exception("mail worker pass failed; trying again in %s s", poll)
+        stop.wait(poll)
