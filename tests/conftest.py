@@ -25,6 +25,7 @@ import boto3
 import pytest
 import requests
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from moto.server import ThreadedMotoServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -456,11 +457,16 @@ class Mailbox:
     `stop()` takes it down (connections are then refused) and `start()` brings it back
     on the same port."""
 
-    def __init__(self):
+    def __init__(self, credentials: tuple[str, str] | None = None):
         self.port = free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.received: list = []  # (envelope recipients, parsed message)
+        self.credentials = credentials  # then AUTH is required (on this plain connection)
         self._controller = None
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        given = (auth_data.login.decode(), auth_data.password.decode())
+        return AuthResult(success=given == self.credentials, handled=False)
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
         message = message_from_bytes(envelope.content, policy=email_policy.default)
@@ -468,7 +474,12 @@ class Mailbox:
         return "250 OK"
 
     def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        auth = {}
+        if self.credentials:
+            auth = dict(
+                authenticator=self._authenticate, auth_required=True, auth_require_tls=False
+            )
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **auth)
         self._controller.start()
 
     def stop(self) -> None:

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from distro.accounts import invitations, members
@@ -35,7 +36,10 @@ class InviteForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
-    language = SelectField(_l("Language of pages and mail"), choices=list(LANGUAGES.items()))
+    language = SelectField(
+        _l("Language of pages and mail"),
+        choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
+    )
     notify_packages = BooleanField(_l("Mail me when a package is published for us"))
 
 

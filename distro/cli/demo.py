@@ -26,6 +26,7 @@ DEMO_USERS = [
     ("approver@example.com", "approver", None),
     ("manager@example.com", "account_manager", None),
     ("it@acme.example", "customer_admin", "acme"),
+    ("viewer@acme.example", "customer_user", "acme"),
 ]
 DEMO_PACKAGES = [
     ("9.0", "installer", None, "erp-9.0-setup.bin"),

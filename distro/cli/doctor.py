@@ -3,6 +3,7 @@ what the service depends on; exit 1 if any check fails."""
 
 from __future__ import annotations
 
+import smtplib
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,10 +16,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from distro.cli.errors import fail_cleanly
-from distro.core.config import DEV_SECRET_KEY, default_config
+from distro.core.clock import rfc3339
+from distro.core.config import DEV_SECRET_KEY, default_config, smtp_settings
 from distro.core.db import get_session
 from distro.core.errors import DistroError
 from distro.core.limits import limiter
+from distro.mail import smtp
+from distro.mail.outbox import backlog
 from distro.migrations import alembic_config
 from distro.migrations.ascii import non_ascii_values
 from distro.signing.keys import active_signer, get_key_source
@@ -76,7 +80,17 @@ def _rate_limits() -> str:
 
 
 def _smtp() -> str:
-    return "not configured (mail is not part of this version)"
+    url = current_app.config.get("SMTP_URL")
+    waiting, oldest = backlog(get_session())
+    queue = f"{waiting} message(s) waiting" + (f" since {rfc3339(oldest)}" if oldest else "")
+    if not url:
+        return f"not configured: mail stays in the outbox ({queue})"
+    settings = smtp_settings(url)
+    try:
+        smtp.check(settings)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DistroError(f"{settings.host}:{settings.port} does not answer: {exc}") from None
+    return f"{settings.host}:{settings.port} answers ({settings.security}); {queue}"
 
 
 def _stored_values() -> str:
@@ -100,7 +114,7 @@ CHECKS = (
 @with_appcontext
 @fail_cleanly
 def doctor_command():
-    """Print the settings in effect and check database, store, keys and rate limits."""
+    """Print the settings in effect and check database, store, keys, rate limits, SMTP."""
     config = current_app.config
     click.echo("settings:")
     for name in sorted(default_config()):

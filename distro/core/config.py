@@ -38,7 +38,7 @@ def default_config(cwd: Path | None = None) -> dict:
         # Mail: unset SMTP_URL keeps every message in the outbox (shown to admins).
         "SMTP_URL": None,
         "MAIL_FROM": "distro@localhost",
-        "BASE_URL": "http://localhost:8000",  # the start of every link in mail
+        "BASE_URL": "http://127.0.0.1:5000",  # the start of every link in mail
         "MAIL_MAX_ATTEMPTS": 8,  # then the message is marked failed
         "MAIL_POLL_SECONDS": 5,  # how often `distro worker` looks for due mail
         "PASSWORD_RESET_RATE_LIMIT": "5 per minute",  # per address asking

@@ -122,11 +122,19 @@ def test_publish_form_shows_field_errors_before_uploading(person, shop, tmp_path
 
 
 PAGES = {
-    "it@acme.test": ["/", "/products", "/products/erp?from=8.0", "/licenses", "/tokens"],
+    "it@acme.test": [
+        "/",
+        "/products",
+        "/products/erp?from=8.0",
+        "/licenses",
+        "/tokens",
+        "/users",
+        "/account",
+    ],
     "am@vendor.test": ["/licenses", "/requests"],
     "appr@vendor.test": ["/requests"],
     "pub@vendor.test": ["/publish"],
-    "admin@vendor.test": ["/admin/", "/admin/audit"],
+    "admin@vendor.test": ["/admin/", "/admin/audit", "/admin/mail", "/users"],
 }
 
 

@@ -43,3 +43,29 @@ def test_passwords_and_secrets_are_masked():
     )
     assert masked("SIGNING_KEY", "-----BEGIN PRIVATE KEY-----") == "*** (set)"
     assert masked("SIGNING_KEY", None) == "(not set)"
+
+
+def test_doctor_checks_the_smtp_server_and_masks_its_password(app_config, mailbox):
+    make_app(app_config)
+    url = mailbox.url.replace("smtp://", "smtp://mailer:hunter22@")
+    app = create_app(dict(app_config, SMTP_URL=url))
+    result = app.test_cli_runner().invoke(args=["doctor"])
+    # aiosmtpd does not offer AUTH on a plain connection, so the login is refused:
+    # doctor says so on the smtp line, and never shows the password.
+    assert "hunter22" not in result.output
+    assert f"DISTRO_SMTP_URL=smtp://mailer:***@127.0.0.1:{mailbox.port}" in result.output
+    assert "  FAIL  smtp: 127.0.0.1:" in result.output
+
+    plain = create_app(dict(app_config, SMTP_URL=mailbox.url)).test_cli_runner()
+    answered = plain.invoke(args=["doctor"])
+    assert f"  ok    smtp: 127.0.0.1:{mailbox.port} answers (none); 0 message(s) waiting" in (
+        answered.output
+    )
+
+
+def test_doctor_fails_when_the_smtp_server_is_down(app_config):
+    make_app(app_config)
+    app = create_app(dict(app_config, SMTP_URL="smtp://127.0.0.1:1"))
+    result = app.test_cli_runner().invoke(args=["doctor"])
+    assert result.exit_code == 1
+    assert "  FAIL  smtp: 127.0.0.1:1 does not answer" in result.output

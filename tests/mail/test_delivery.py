@@ -253,3 +253,29 @@ def test_mail_is_written_in_the_transaction_of_its_event(app, client, world, run
             assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
             session.rollback()  # e.g. the commit failed: no license, so no mail either
     assert outbox_rows(app) == []
+
+
+def test_mail_follows_the_language_last_used_and_the_choices_on_the_account_page(
+    app, client, world, runner, mailbox, tmp_path
+):
+    grant_license(runner, version="8.0")
+    client.get("/lang/zh")  # the page language before logging in
+    login(client, "it@acme.test")
+    patch = tmp_path / "erp-8.0.1.bin"
+    patch.write_bytes(b"fix")
+    publish_file(runner, patch, version="8.0.1", kind="patch", applies_to=">=8.0,<8.0.1")
+    run_worker(runner)
+    assert mailbox.one_to("it@acme.test")["Subject"] == "ERP Suite 新版本：8.0.1"
+
+    saved = client.post(
+        "/account",
+        data={"language": "en", "csrf_token": csrf_token(client, "/account")},
+    )  # an unticked box is absent from the form: notices off
+    assert saved.status_code == 302
+    second = tmp_path / "erp-8.0.2.bin"
+    second.write_bytes(b"fix2")
+    publish_file(runner, second, version="8.0.2", kind="patch", applies_to=">=8.0.1,<8.0.2")
+    client.post("/api/v1/password-reset", json={"email": "it@acme.test"})
+    run_worker(runner)
+    subjects = [m["Subject"] for m in mailbox.to("it@acme.test")]
+    assert subjects == ["ERP Suite 新版本：8.0.1", "Set a new password"]
