@@ -134,10 +134,17 @@ def claim_due(session: Session, limit: int = 20, now: datetime | None = None) ->
     return list(claimed)
 
 
+SCRUBBED = "(removed after sending: it held a personal sign-in link)"
+
+
 def mark_sent(session: Session, message: OutboxMessage) -> None:
+    """Sent for good. A secret message's text goes too: its link must not outlive the
+    delivery in the database (or its backups)."""
     message.status, message.sent_at, message.lease_until = "sent", utcnow(), None
     message.attempts += 1
     message.last_error = None
+    if message.secret:
+        message.text_body = message.html_body = SCRUBBED
 
 
 def mark_attempt_failed(

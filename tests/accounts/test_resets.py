@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from distro.accounts.models import PasswordReset
 from distro.audit.models import AuditEvent
+from distro.mail.models import OutboxMessage
 from distro.core.clock import utcnow
 from tests.accounts.test_login import csrf_token, login
 from tests.conftest import body_of, db_session, run_worker
@@ -46,7 +47,9 @@ def test_the_mailed_link_sets_a_new_password_and_ends_old_sessions(
     token = mailed_token(runner, mailbox, "it@acme.test")
     with db_session(app) as session:
         stored = session.scalars(select(PasswordReset.token_hash)).one()
+        (sent,) = session.scalars(select(OutboxMessage)).all()
     assert token not in stored  # only its hash is kept
+    assert token not in sent.text_body + sent.html_body  # and the sent mail is scrubbed
 
     answer = client.post(f"/api/v1/password-reset/{token}", json={"password": NEW})
     assert answer.status_code == 200, answer.get_json()
