@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 
 from distro.accounts.models import PasswordReset
 from distro.audit.models import AuditEvent
-from distro.mail.models import OutboxMessage
 from distro.core.clock import utcnow
+from distro.mail.models import OutboxMessage
 from tests.accounts.test_login import csrf_token, login
 from tests.conftest import body_of, db_session, run_worker
 
