@@ -28,3 +28,16 @@ def products_create(code, name):
     )
     session.commit()
     click.echo(product.id)
+
+
+@products.command("review")
+@click.argument("code")
+@click.argument("mode", type=click.Choice(product_service.REVIEW_MODES))
+@fail_cleanly
+def products_review(code, mode):
+    """Who decides upgrade requests of CODE: approvers, or the system at submission."""
+    session = get_session()
+    product = product_service.set_review(session, CLI, code, mode)
+    session.commit()
+    click.echo(f"{product.code}: upgrade requests reviewed by {product.review}")
+    click.echo(product.id)

@@ -29,6 +29,7 @@ _VERSION = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9}){0,3}", re.ASCII)
 _COMPARATOR = re.compile(r"(>=|<=|==|!=|>|<) *([0-9.]+)", re.ASCII)
 _CODE = re.compile(r"[a-z][a-z0-9-]{1,31}", re.ASCII)
 _MODULE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}", re.ASCII)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}", re.ASCII)
 _DOMAIN_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?", re.ASCII)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -131,6 +132,16 @@ def parse_code(value: object, field: str, what: str) -> str:
     if not isinstance(value, str) or not _CODE.fullmatch(fold_fullwidth(value).strip()):
         raise ValidationError(rule, field=field)
     return fold_fullwidth(value).strip()
+
+
+def parse_name(value: object, field: str) -> str:
+    """A machine's name as its installer reports it (`erp-prod-01`): 1 to 64 ASCII
+    letters, digits, `.`, `_` or `-`, starting with a letter or digit; case is kept."""
+    rule = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+    text = _ascii_token(value, field, rule)
+    if not _NAME.fullmatch(text):
+        raise ValidationError(f"{field} must be {rule}", field=field)
+    return text
 
 
 def parse_module_codes(value: object, field: str = "modules") -> list[str]:

@@ -16,7 +16,7 @@ from distro.core.versions import version_tuple
 from distro.licenses import services, upgrades
 from distro.licenses.models import License, LicenseRequest
 from distro.patches.models import Package
-from distro.signing.keys import active_signer, get_key_source
+from distro.signing.keys import active_signer, get_key_source, lazy_signer
 from distro.web.pagekit import ButtonForm, page_access, show_error
 
 bp = Blueprint("license_pages", __name__)
@@ -65,15 +65,19 @@ def upgrade(actor, license_id: str):
     form.target_version.choices = newer_published_versions(session, source)
     if form.validate_on_submit():
         try:
-            upgrades.submit_request(
+            created = upgrades.submit_request(
                 session,
                 actor,
                 license_id=source.id,
                 target_version=form.target_version.data,
                 note=form.note.data,
+                signer=lazy_signer(session),
             )
             session.commit()
-            flash(_("The upgrade request was submitted for approval."))
+            if created.status == "issued":
+                flash(_("The system reviewed the request and issued the new license."))
+            else:
+                flash(_("The upgrade request was submitted for approval."))
             return redirect(url_for("license_pages.requests"))
         except DistroError as exc:
             session.rollback()

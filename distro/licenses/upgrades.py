@@ -7,6 +7,8 @@ PostgreSQL's row locks alike; the unique `licenses.request_id` is the last guard
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -32,6 +34,8 @@ from distro.patches.models import Package
 from distro.signing.signer import Signer
 
 MAX_TEXT = 2000
+# Who decides under system review: no person (audited with actor_id null, by=system).
+SYSTEM = Actor(user=None)
 
 
 def _text(value: object, field: str, *, required: bool = False) -> str:
@@ -89,7 +93,11 @@ def submit_request(
     note: object = None,
     modules: object = None,
     user_count: object = None,
+    signer: Callable[[], Signer] | None = None,
 ) -> LicenseRequest:
+    """Submit an upgrade request. Where the product's review is "system", a request
+    that passes every rule is approved and issued here, in the same transaction;
+    `signer` gives the signing key for that (only asked for then)."""
     if actor.role not in ("account_manager", "admin"):
         raise Forbidden("only account managers submit upgrade requests")
     if not isinstance(license_id, str):
@@ -131,6 +139,10 @@ def submit_request(
         license_id=source.id,
         target_version=target_version,
     )
+    if source.product.review == "system":
+        if signer is None:
+            raise RuntimeError("system review needs the signer")  # a caller's mistake
+        _issue(session, signer(), SYSTEM, request, by_system=True)
     return request
 
 
@@ -195,7 +207,28 @@ def approve_request(
         )
     if request.status != "pending":
         raise Conflict(f"the request is {request.status}, not pending", code="invalid_state")
-    _claim(session, request, "issued", actor, decision_note=_text(note, "note"))
+    return _issue(session, signer, actor, request, decision_note=_text(note, "note"))
+
+
+def _issue(
+    session: Session,
+    signer: Signer,
+    actor: Actor,
+    request: LicenseRequest,
+    *,
+    by_system: bool = False,
+    decision_note: str | None = None,
+) -> License:
+    """Claim the pending request, issue its license and supersede the source, in the
+    caller's transaction: approval by an approver, or by the system at submission."""
+    _claim(
+        session,
+        request,
+        "issued",
+        actor,
+        decision_note=decision_note,
+        decided_by_system=by_system,
+    )
     # Read after the claim: a concurrent winner may have changed the source.
     source = session.get(
         License,
@@ -233,6 +266,7 @@ def approve_request(
         target_type="license_request",
         target_id=request.id,
         org_id=source.org_id,
+        **({"by": "system"} if by_system else {}),
     )
     audit.record(
         session,
@@ -316,7 +350,9 @@ def request_json(session: Session, request: LicenseRequest) -> dict:
         "status": request.status,
         "submitted_by": request.submitter.email,
         "note": request.note,
-        "decided_by": request.decider.email if request.decider else None,
+        "decided_by": "system"
+        if request.decided_by_system
+        else (request.decider.email if request.decider else None),
         "reason": request.reason,
         "decision_note": request.decision_note,
         "created_at": rfc3339(request.created_at),

@@ -10,7 +10,7 @@ from distro.core.db import get_session
 from distro.core.pagination import page_json, paginate, parse_limit
 from distro.licenses import services, upgrades
 from distro.licenses.models import License, LicenseRequest
-from distro.signing.keys import active_signer, get_key_source
+from distro.signing.keys import active_signer, get_key_source, lazy_signer
 from distro.storage.httpfiles import content_disposition
 
 bp = Blueprint("licenses", __name__, url_prefix="/api/v1")
@@ -66,6 +66,7 @@ def submit(actor):
         note=body.get("note"),
         modules=body.get("modules"),
         user_count=body.get("user_count"),
+        signer=lazy_signer(session),
     )
     answer = upgrades.request_json(session, created)  # before commit: no second transaction
     session.commit()

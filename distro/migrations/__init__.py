@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from distro.accounts import models as account_models  # noqa: F401  (registers the tables)
 from distro.audit import models as audit_models  # noqa: F401
 from distro.core.db import Base, ensure_sqlite_folder
+from distro.installations import models as installation_models  # noqa: F401
 from distro.licenses import models as license_models  # noqa: F401
 from distro.mail import models as mail_models  # noqa: F401
 from distro.patches import models as package_models  # noqa: F401

@@ -35,9 +35,12 @@ def listing_query(
     return stmt
 
 
-def update_plan(session: Session, actor: Actor, code: str, from_version: str) -> list[Package]:
+def update_plan(
+    session: Session, actor: Actor, code: str, from_version: str, target: str | None = None
+) -> list[Package]:
     """Ordered unyanked steps from `from_version` to the newest version reachable within
-    the caller's entitlement (see `distro.patches.updateplan`)."""
+    the caller's entitlement, not past `target` (a ring's approval) when given (see
+    `distro.patches.updateplan`)."""
     from_version = parse_version(from_version, "from")
     candidates = session.scalars(
         listing_query(session, actor, code).where(Package.kind != "installer")
@@ -48,6 +51,7 @@ def update_plan(session: Session, actor: Actor, code: str, from_version: str) ->
         version=lambda p: p.version,
         applies_to=lambda p: p.applies_to,
         tiebreak=lambda p: (p.published_at, p.id),
+        target=target,
     )
 
 

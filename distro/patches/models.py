@@ -30,6 +30,9 @@ class Product(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Who decides upgrade requests: "approver" (four eyes) or "system" (issued at
+    # submission when every rule passes).
+    review: Mapped[str] = mapped_column(String(16), default="approver", server_default="approver")
 
 
 class Package(Base):

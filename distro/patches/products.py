@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from distro import audit
 from distro.accounts.actor import Actor
 from distro.accounts.services import lookup_code, validate_code, validate_name
-from distro.core.errors import Conflict, NotFound, ValidationError
+from distro.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from distro.patches.models import Product
 
 
@@ -39,4 +39,30 @@ def create_product(session: Session, actor: Actor, code: str, name: str) -> Prod
     audit.record(
         session, actor, "product.create", target_type="product", target_id=product.id, code=code
     )
+    return product
+
+
+REVIEW_MODES = ("approver", "system")
+
+
+def set_review(session: Session, actor: Actor, code: object, review: object) -> Product:
+    """Who decides the product's upgrade requests: approvers (four eyes) or the system
+    (issued at submission when every rule passes)."""
+    if actor.is_installer or not actor.has_role("admin"):
+        raise Forbidden("only admins choose who reviews upgrade requests")
+    product = find_product(session, code)
+    if review not in REVIEW_MODES:
+        raise ValidationError(f"review must be one of {', '.join(REVIEW_MODES)}", field="review")
+    if product.review != review:
+        audit.record(
+            session,
+            actor,
+            "product.review",
+            target_type="product",
+            target_id=product.id,
+            code=product.code,
+            review=review,
+            previous=product.review,
+        )
+        product.review = review
     return product

@@ -12,10 +12,13 @@ from distro.core.db import get_session
 from distro.core.errors import TooLarge, ValidationError
 from distro.core.metrics import UPLOADS_IN_FLIGHT
 from distro.core.pagination import page_json, paginate, parse_limit
+from distro.core.parsers import parse_name
+from distro.installations import services as installations
 from distro.patches import catalogue, services
 from distro.patches.delivery import deliver
-from distro.patches.entitlement import entitled_products, package_for
+from distro.patches.entitlement import entitled_products, package_for, product_for
 from distro.patches.models import KINDS, Package
+from distro.patches.products import set_review
 from distro.patches.upload import stream_upload
 from distro.signing.keys import active_signer, get_key_source
 from distro.storage.factory import get_storage
@@ -30,6 +33,17 @@ log = logging.getLogger("distro")
 def products(actor):
     rows = entitled_products(get_session(), actor)
     return jsonify(items=[catalogue.product_json(p) for p in rows])
+
+
+@bp.patch("/products/<code>")
+@api_access("admin")
+def change_product(actor, code: str):
+    body = json_body()
+    session = get_session()
+    product = set_review(session, actor, code, body.get("review"))
+    answer = {**catalogue.product_json(product), "review": product.review}
+    session.commit()
+    return jsonify(answer)
 
 
 @bp.get("/products/<code>/packages")
@@ -55,8 +69,22 @@ def packages(actor, code: str):
 def updates(actor, code: str):
     if not request.args.get("from"):
         raise ValidationError("from is required: the version installed now", field="from")
-    plan = catalogue.update_plan(get_session(), actor, code, request.args["from"])
-    return jsonify(items=[catalogue.package_json(p) for p in plan])
+    session = get_session()
+    name = request.args.get("installation")
+    if name is None:
+        plan = catalogue.update_plan(session, actor, code, request.args["from"])
+        return jsonify(items=[catalogue.package_json(p) for p in plan])
+    name = parse_name(name, "installation")
+    product, _line = product_for(session, actor, code)
+    ring = installations.ring_of(session, actor, product, name)
+    approval, cap = installations.plan_cap(session, actor, product, ring)
+    plan = catalogue.update_plan(session, actor, code, request.args["from"], target=cap)
+    return jsonify(
+        items=[catalogue.package_json(p) for p in plan],
+        installation=name,
+        ring=ring,
+        approval=installations.approval_json(approval, code) if approval else None,
+    )
 
 
 @bp.get("/packages/<package_id>")

@@ -7,6 +7,7 @@ the newest key that is not retired and whose private half this process holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,3 +122,8 @@ def init_app(app: Flask) -> None:
 def get_key_source() -> KeySource:
     """The app's key source, built once from `DISTRO_SIGNING_KEYS_DIR`/`DISTRO_SIGNING_KEY`."""
     return current_app.extensions["distro.keys"]
+
+
+def lazy_signer(session: Session) -> Callable[[], signing.Signer]:
+    """The app's active signer, loaded only if a use case turns out to sign."""
+    return lambda: active_signer(session, get_key_source())

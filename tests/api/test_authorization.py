@@ -36,7 +36,7 @@ CALLERS = [
 def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
     """(method, path, request kwargs, expected status per caller)."""
     pkg, lic, req, tok = ids["package"], ids["license"], ids["request"], ids["token"]
-    inv = ids["invitation"]
+    inv, inst = ids["invitation"], ids["installation"]
     acme_read = {
         **{c: 200 for c in CALLERS},
         "anon": 401,
@@ -198,6 +198,38 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
             {},
             {**customer_admins, **acme_admins(200)},
         ),
+        # Installations: installers and customer admins report; customer admins plan.
+        (
+            "POST",
+            "/api/v1/installations/report",
+            {"json": {}},
+            {**customer_admins, **{c: 400 for c in CALLERS[3:7]}},
+        ),
+        ("GET", "/api/v1/installations", {}, {**authenticated, **no_installer}),
+        (
+            "PUT",
+            f"/api/v1/installations/{inst}",
+            {"json": {}},
+            {**customer_admins, "it@acme.test": 400, "it@globex.test": 404},
+        ),
+        (
+            "PUT",
+            "/api/v1/rings/test/approvals/erp",
+            {"json": {}},
+            {**customer_admins, "it@acme.test": 422, "it@globex.test": 404},
+        ),
+        (
+            "DELETE",
+            "/api/v1/rings/test/approvals/erp",
+            {},
+            {**customer_admins, "it@acme.test": 200, "it@globex.test": 404},
+        ),
+        (
+            "PATCH",
+            "/api/v1/products/erp",
+            {"json": {}},
+            {**authenticated, **{c: 403 for c in CALLERS[3:]}, admin: 400},
+        ),
     ]
 
 
@@ -234,12 +266,24 @@ def ids(app, client, world, runner, tmp_path):
         json={"email": "colleague@acme.test", "role": "customer_user"},
         headers=world.auth("it@acme.test"),
     ).get_json()
+    installation = client.post(
+        "/api/v1/installations/report",
+        json={"installation": "erp-prod-01", "product": "erp", "version": "8.0", "event": "check"},
+        headers=world.auth("installer@acme"),
+    ).get_json()
+    approved = client.put(
+        "/api/v1/rings/test/approvals/erp",
+        json={"version": "8.0.1"},
+        headers=world.auth("it@acme.test"),
+    )
+    assert approved.status_code == 200, approved.get_json()
     return {
         "package": package,
         "license": license_id,
         "request": request["id"],
         "token": token["id"],
         "invitation": invitation["id"],
+        "installation": installation["id"],
     }
 
 
@@ -251,13 +295,14 @@ FAKE_IDS = {
     "request": "r" * 32,
     "token": "t" * 32,
     "invitation": "i" * 32,
+    "installation": "n" * 32,
 }
 
 
 def test_every_route_has_a_row(app):
     fake = FAKE_IDS
     rows = {
-        (method, re.sub(r"/[plrti]{32}(?=/|$)", "/{id}", path.split("?")[0]))
+        (method, re.sub(r"/[plrtin]{32}(?=/|$)", "/{id}", path.split("?")[0]))
         for method, path, _, _ in matrix(fake)
     }
     routed = set()
@@ -266,6 +311,7 @@ def test_every_route_has_a_row(app):
             path = (
                 re.sub(r"<(?:\w+:)?\w+>", "{id}", rule.rule)
                 .replace("products/{id}", "products/erp")
+                .replace("rings/{id}/approvals/{id}", "rings/test/approvals/erp")
                 .replace("tuf/{id}/metadata/{id}", "tuf/erp/metadata/timestamp.json")
                 .replace("tuf/{id}/targets/{id}/{id}", f"tuf/erp/targets/{PATCH_TARGET}")
             )

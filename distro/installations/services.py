@@ -1,0 +1,311 @@
+"""Reports from installers, rings and ring approvals, and the plan cap they give.
+
+An installation belongs to the organisation of whoever reports it (an installer token
+or a customer admin), so a name another organisation also uses is simply another
+installation. Approvals are per organisation, ring and product.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from distro import audit
+from distro.accounts.actor import Actor
+from distro.accounts.models import CUSTOMER_ROLES
+from distro.core.clock import rfc3339, utcnow
+from distro.core.errors import DistroError, Forbidden, NotFound, RuleViolation, ValidationError
+from distro.core.ids import is_id
+from distro.core.parsers import parse_code, parse_date, parse_name, parse_text, parse_version
+from distro.core.versions import version_key
+from distro.installations.models import (
+    DEFAULT_RING,
+    EVENTS,
+    Installation,
+    InstallationEvent,
+    RingApproval,
+)
+from distro.patches.entitlement import product_for
+from distro.patches.models import Package, Product
+from distro.patches.products import product_by_code
+
+MAX_ERROR = 4000
+
+
+def _unprocessable(exc: DistroError) -> RuleViolation:
+    """A value of the right type that names nothing we know: 422, keeping the field."""
+    return RuleViolation(exc.message, code=exc.code, field=exc.field)
+
+
+def _customer(actor: Actor) -> None:
+    if actor.org_id is None or (actor.user and actor.user.role not in CUSTOMER_ROLES):
+        raise Forbidden("installations belong to a customer organisation")
+
+
+def report(session: Session, actor: Actor, body: dict) -> Installation:
+    """Record one report; the installation is created by its first one."""
+    _customer(actor)
+    if not actor.is_installer and actor.role != "customer_admin":
+        raise Forbidden("only installer tokens and customer admins report installations")
+    name = parse_name(body.get("installation"), "installation")
+    product = product_by_code(session, body.get("product"))
+    if product is None:
+        raise RuleViolation(
+            f"no product {body.get('product')!r}", code="unknown_product", field="product"
+        )
+    try:
+        version = parse_version(body.get("version"), "version")
+    except ValidationError as exc:
+        raise _unprocessable(exc) from None
+    event = body.get("event")
+    if event not in EVENTS:
+        raise RuleViolation(f"event must be one of {', '.join(EVENTS)}", field="event")
+    package_id = _package_of(session, product, body.get("package_id"))
+    error = parse_text(body.get("error"), "error", MAX_ERROR, multiline=True) or None
+    installation = _installation(session, actor.org_id, product, name)
+    now = utcnow()
+    installation.version, installation.last_seen_at = version, now
+    if event == "failed":
+        installation.last_failure_at = now
+        installation.last_failure_package_id = package_id
+        installation.last_failure_error = error
+    elif event == "installed" and package_id and package_id == installation.last_failure_package_id:
+        installation.last_failure_at = installation.last_failure_error = None
+        installation.last_failure_package_id = None
+    session.add(
+        InstallationEvent(
+            installation_id=installation.id,
+            event=event,
+            version=version,
+            package_id=package_id,
+            error=error,
+            token_id=actor.token.id if actor.token else None,
+        )
+    )
+    return installation
+
+
+def _package_of(session: Session, product: Product, package_id: object) -> str | None:
+    if package_id is None:
+        return None
+    package = session.get(Package, package_id) if is_id(package_id) else None
+    if package is None or package.product_id != product.id:
+        raise RuleViolation(
+            f"no package {package_id!r} of {product.code}",
+            code="unknown_package",
+            field="package_id",
+        )
+    return package.id
+
+
+def _installation(session: Session, org_id: str, product: Product, name: str) -> Installation:
+    """The named installation, created if new (two first reports at once make one)."""
+    stmt = select(Installation).where(
+        Installation.org_id == org_id,
+        Installation.product_id == product.id,
+        Installation.name == name,
+    )
+    found = session.scalars(stmt).first()
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            found = Installation(org_id=org_id, product_id=product.id, name=name, version="0")
+            session.add(found)
+    except IntegrityError:
+        found = session.scalars(stmt).one()
+    return found
+
+
+def visible_installations(actor: Actor):
+    """Customers: their organisation's; staff: all."""
+    stmt = select(Installation)
+    if actor.is_staff:
+        return stmt
+    return stmt.where(Installation.org_id == actor.org_id)
+
+
+def installation_for(session: Session, actor: Actor, installation_id: str) -> Installation:
+    found = None
+    if is_id(installation_id):
+        found = session.scalars(
+            visible_installations(actor).where(Installation.id == installation_id)
+        ).first()
+    if found is None:
+        raise NotFound("no such installation")
+    return found
+
+
+def _customer_admin(actor: Actor) -> None:
+    if actor.is_installer or actor.role != "customer_admin" or actor.org_id is None:
+        raise Forbidden("only a customer admin plans its organisation's rings")
+
+
+def parse_ring(value: object) -> str:
+    return parse_code(value, "ring", "ring")
+
+
+def set_ring(session: Session, actor: Actor, installation_id: str, ring: object) -> Installation:
+    _customer_admin(actor)
+    installation = installation_for(session, actor, installation_id)
+    ring = parse_ring(ring)
+    if installation.ring != ring:
+        audit.record(
+            session,
+            actor,
+            "installation.ring",
+            target_type="installation",
+            target_id=installation.id,
+            org_id=installation.org_id,
+            ring=ring,
+            previous=installation.ring,
+        )
+        installation.ring = ring
+    return installation
+
+
+def approve_ring(
+    session: Session,
+    actor: Actor,
+    ring: object,
+    product_code: str,
+    version: object,
+    deadline: object = None,
+) -> RingApproval:
+    """Let `ring` install `product` up to `version` (a published one), by `deadline`."""
+    _customer_admin(actor)
+    ring = parse_ring(ring)
+    product, _line = product_for(session, actor, product_code)
+    try:
+        version = parse_version(version, "version")
+    except ValidationError as exc:
+        raise _unprocessable(exc) from None
+    published = session.scalars(
+        select(Package.id).where(
+            Package.product_id == product.id, Package.version_key == version_key(version)
+        )
+    ).first()
+    if published is None:
+        raise RuleViolation(
+            f"{product.code} {version} has never been published",
+            code="unknown_version",
+            field="version",
+        )
+    due: date | None = parse_date(deadline, "deadline") if deadline not in (None, "") else None
+    approval = session.get(RingApproval, (actor.org_id, ring, product.id))
+    if approval is None:
+        approval = RingApproval(org_id=actor.org_id, ring=ring, product_id=product.id)
+        session.add(approval)
+    approval.version, approval.deadline = version, due
+    approval.approved_by, approval.approved_at = actor.user.id, utcnow()
+    audit.record(
+        session,
+        actor,
+        "ring.approve",
+        target_type="ring",
+        target_id=ring,
+        org_id=actor.org_id,
+        product=product.code,
+        version=version,
+        deadline=due.isoformat() if due else None,
+    )
+    return approval
+
+
+def remove_approval(session: Session, actor: Actor, ring: object, product_code: str) -> None:
+    """Back to today's behaviour for the ring: everything it is entitled to."""
+    _customer_admin(actor)
+    ring = parse_ring(ring)
+    product, _line = product_for(session, actor, product_code)
+    approval = session.get(RingApproval, (actor.org_id, ring, product.id))
+    if approval is None:
+        raise NotFound(f"ring {ring} has no approval for {product.code}")
+    session.delete(approval)
+    audit.record(
+        session,
+        actor,
+        "ring.unapprove",
+        target_type="ring",
+        target_id=ring,
+        org_id=actor.org_id,
+        product=product.code,
+    )
+
+
+def approvals_of(session: Session, org_id: str | None):
+    stmt = select(RingApproval).order_by(RingApproval.ring)
+    if org_id is not None:
+        stmt = stmt.where(RingApproval.org_id == org_id)
+    return session.scalars(stmt).all()
+
+
+def ring_of(session: Session, actor: Actor, product: Product, name: str | None) -> str:
+    """The ring of the named installation (unknown names are in the default ring)."""
+    if name is None or actor.org_id is None:
+        return DEFAULT_RING
+    ring = session.scalars(
+        select(Installation.ring).where(
+            Installation.org_id == actor.org_id,
+            Installation.product_id == product.id,
+            Installation.name == name,
+        )
+    ).first()
+    return ring or DEFAULT_RING
+
+
+def plan_cap(session: Session, actor: Actor, product: Product, ring: str):
+    """(approval, the version the plan may reach) for the ring, or (None, None).
+
+    A yanked approved version gives way to the newest unyanked one below it, so a ring
+    approved to a withdrawn patch still gets everything before it.
+    """
+    if actor.org_id is None:
+        return None, None
+    approval = session.get(RingApproval, (actor.org_id, ring, product.id))
+    if approval is None:
+        return None, None
+    newest = session.scalars(
+        select(Package.version)
+        .where(
+            Package.product_id == product.id,
+            Package.yanked.is_(False),
+            Package.version_key <= version_key(approval.version),
+        )
+        .order_by(Package.version_key.desc())
+    ).first()
+    return approval, newest or "0"
+
+
+def installation_json(installation: Installation) -> dict:
+    return {
+        "id": installation.id,
+        "installation": installation.name,
+        "org": installation.org.code,
+        "product": installation.product.code,
+        "version": installation.version,
+        "ring": installation.ring,
+        "last_seen": rfc3339(installation.last_seen_at),
+        "created_at": rfc3339(installation.created_at),
+        "last_failure": (
+            {
+                "at": rfc3339(installation.last_failure_at),
+                "package_id": installation.last_failure_package_id,
+                "error": installation.last_failure_error,
+            }
+            if installation.last_failure_at
+            else None
+        ),
+    }
+
+
+def approval_json(approval: RingApproval, product_code: str) -> dict:
+    return {
+        "ring": approval.ring,
+        "product": product_code,
+        "version": approval.version,
+        "deadline": approval.deadline.isoformat() if approval.deadline else None,
+        "approved_at": rfc3339(approval.approved_at),
+    }

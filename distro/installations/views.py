@@ -1,0 +1,96 @@
+"""HTTP endpoints for installations: installer reports, the list, rings and approvals."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+
+from distro.accounts.auth import api_access, csrf
+from distro.api.inputs import json_body
+from distro.core.db import get_session
+from distro.core.errors import TooLarge
+from distro.core.limits import limiter
+from distro.core.pagination import page_json, paginate, parse_limit
+from distro.installations import services
+from distro.installations.models import Installation
+from distro.patches.products import product_by_code
+
+bp = Blueprint("installations", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+MAX_REPORT_BYTES = 16 * 1024
+REPORT_LIMIT = "120 per minute"
+
+
+def _reporter() -> str:
+    """Throttle reports per token (an installer fleet behind one address is fine). The
+    limiter may ask before the view authenticates, so authenticate here first."""
+    _ = current_user.is_authenticated  # runs the bearer-token loader, which sets g.api_token
+    token = g.get("api_token")
+    return f"token:{token.id}" if token is not None else f"ip:{get_remote_address()}"
+
+
+@bp.post("/installations/report")
+@limiter.limit(REPORT_LIMIT, key_func=_reporter)
+@api_access(installer=True)
+def report(actor):
+    if (request.content_length or 0) > MAX_REPORT_BYTES:
+        raise TooLarge(f"a report is limited to {MAX_REPORT_BYTES} bytes")
+    session = get_session()
+    installation = services.report(session, actor, json_body())
+    answer = services.installation_json(installation)
+    session.commit()
+    return jsonify(answer), 201
+
+
+@bp.get("/installations")
+@api_access()
+def list_installations(actor):
+    session = get_session()
+    stmt = services.visible_installations(actor)
+    if product := request.args.get("product"):
+        found = product_by_code(session, product)
+        stmt = stmt.where(Installation.product_id == (found.id if found else None))
+    if ring := request.args.get("ring"):
+        stmt = stmt.where(Installation.ring == services.parse_ring(ring))
+    rows, cursor = paginate(
+        session,
+        stmt,
+        [Installation.created_at, Installation.id],
+        parse_limit(request.args.get("limit")),
+        request.args.get("cursor"),
+    )
+    return jsonify(page_json([services.installation_json(i) for i in rows], cursor))
+
+
+@bp.put("/installations/<installation_id>")
+@api_access("customer_admin")
+def move_installation(actor, installation_id: str):
+    body = json_body()
+    session = get_session()
+    installation = services.set_ring(session, actor, installation_id, body.get("ring"))
+    answer = services.installation_json(installation)
+    session.commit()
+    return jsonify(answer)
+
+
+@bp.put("/rings/<ring>/approvals/<product>")
+@api_access("customer_admin")
+def approve_ring(actor, ring: str, product: str):
+    body = json_body()
+    session = get_session()
+    approval = services.approve_ring(
+        session, actor, ring, product, body.get("version"), body.get("deadline")
+    )
+    answer = services.approval_json(approval, product)
+    session.commit()
+    return jsonify(answer)
+
+
+@bp.delete("/rings/<ring>/approvals/<product>")
+@api_access("customer_admin")
+def remove_approval(actor, ring: str, product: str):
+    session = get_session()
+    services.remove_approval(session, actor, ring, product)
+    session.commit()
+    return jsonify({"ring": ring, "product": product, "approval": None})
