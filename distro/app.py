@@ -78,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     from distro.accounts import views as account_views
     from distro.api import views as api_views
     from distro.audit import views as audit_views
+    from distro.installations import pages as installation_pages
     from distro.installations import views as installation_views
     from distro.licenses import pages as license_pages
     from distro.licenses import views as license_views
@@ -105,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
         package_views.bp,
         license_views.bp,
         installation_views.bp,
+        installation_pages.bp,
         tuf_views.bp,
         package_pages.bp,
         license_pages.bp,

@@ -71,6 +71,12 @@ class Reporter:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="the product's TUF root as the vendor shipped it (first use only)",
 )
+@click.option(
+    "--installation",
+    metavar="NAME",
+    help="the installation this runs for: its ring's approval caps the plan, and "
+    "check/installed/failed are reported to the server",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines for installer scripts")
 def fetch_command(
     server,
@@ -83,21 +89,25 @@ def fetch_command(
     dest,
     key_paths,
     root_path,
+    installation,
     as_json,
 ):
     """Download and verify an update path (or one installer) into DEST."""
     report = Reporter(as_json)
+    tell = _Teller(report, product, installation, from_version)
     try:
         _check_arguments(installer, version, from_version)
         keys = load_keys(list(key_paths)) if key_paths else None
         root = root_path.read_bytes() if root_path else None
         client = DistroClient(server, token, keys, root=root)
+        tell.client = client
         client.repository(product, dest)
         _warn_on_first_use(client, server, dest, report)
+        tell("check")
         if installer:
             packages = [client.installer(product, version)]
         else:
-            packages = client.update_plan(product, from_version, to_version)
+            packages = client.update_plan(product, from_version, to_version, installation)
         report.event(
             "plan",
             steps=[
@@ -108,7 +118,9 @@ def fetch_command(
         if not packages and not as_json:
             click.echo(f"{product} {from_version} is up to date")
         for package in packages:
+            tell.package = package
             fetched = client.fetch(package, dest, report.progress)
+            tell("installed", package)
             report.close()
             report.event(
                 "verified",
@@ -128,9 +140,41 @@ def fetch_command(
         report.event("done", count=len(packages))
     except FetchError as exc:
         report.close()
+        if tell.package is not None:
+            tell("failed", tell.package, exc.message)
         report.event("error", message=exc.message)
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(1)
+
+
+class _Teller:
+    """Reports to the server for `--installation`: `check` before the run, `installed`
+    after each verified package (the installation is then at its version), `failed`
+    with the message when a package's download or verification fails."""
+
+    def __init__(self, report: Reporter, product: str, installation: str | None, at: str | None):
+        self.report, self.product, self.installation, self.at = report, product, installation, at
+        self.client: DistroClient | None = None
+        self.package: dict | None = None
+
+    def __call__(self, event: str, package: dict | None = None, error: str | None = None):
+        if self.installation is None or self.client is None:
+            return
+        if event == "installed":
+            self.at, self.package = package["version"], None
+        if self.at is None:
+            return  # a fresh --installer run: nothing is installed to report on yet
+        warning = self.client.report(
+            self.product,
+            self.installation,
+            self.at,
+            event,
+            package_id=package["id"] if package else None,
+            error=error,
+        )
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
+            self.report.event("warning", message=warning)
 
 
 def _check_arguments(installer: bool, version: str | None, from_version: str | None) -> None:

@@ -33,6 +33,7 @@ from tuf.api.metadata import TargetFile
 from distro.client.errors import FetchError
 from distro.client.trust import TRUST_FOLDER, Repository
 from distro.core.errors import DistroError
+from distro.core.versions import version_tuple
 from distro.patches.updateplan import plan_path
 from distro.signing.signer import key_id, load_public_pem, verify
 
@@ -97,9 +98,20 @@ class DistroClient:
         return answer.json()
 
     def update_plan(
-        self, product: str, from_version: str, to_version: str | None = None
+        self,
+        product: str,
+        from_version: str,
+        to_version: str | None = None,
+        installation: str | None = None,
     ) -> list[dict]:
-        """The server's plan; with `to_version`, the same rule applied up to that version."""
+        """The server's plan; with `to_version`, the same rule applied up to that version;
+        with `installation`, the server stops it at that installation's ring approval."""
+        if installation is not None:
+            params = {"from": from_version, "installation": installation}
+            plan = self._get_json(f"/products/{product}/updates", **params)["items"]
+            if to_version is None:
+                return plan
+            return _cut_at(plan, from_version, to_version)
         if to_version is None:
             return self._get_json(f"/products/{product}/updates", **{"from": from_version})["items"]
         steps = [p for p in self.packages(product) if p["kind"] != "installer"]
@@ -111,13 +123,32 @@ class DistroClient:
             tiebreak=lambda p: (p["published_at"], p["id"]),
             target=to_version,
         )
-        if not plan or plan[-1]["version"] != to_version:
-            reached = plan[-1]["version"] if plan else from_version
-            raise FetchError(
-                f"no update path from {from_version} reaches {to_version} "
-                f"(the furthest is {reached})"
+        return _cut_at(plan, from_version, to_version)
+
+    def report(
+        self,
+        product: str,
+        installation: str,
+        version: str,
+        event: str,
+        package_id: str | None = None,
+        error: str | None = None,
+    ) -> str | None:
+        """Tell the server about the installation; returns a warning instead of raising,
+        since a lost report must not stop an update."""
+        body = {"installation": installation, "product": product, "version": version}
+        body |= {"event": event, "package_id": package_id, "error": error}
+        try:
+            answer = self.http.post(
+                f"{self.server}/api/v1/installations/report",
+                json={k: v for k, v in body.items() if v is not None},
+                timeout=self.timeout,
             )
-        return plan
+        except requests.RequestException as exc:
+            return f"could not report {event} for {installation}: {exc}"
+        if answer.status_code != 201:
+            return f"the {event} report for {installation} was refused: {_message(answer)}"
+        return None
 
     def packages(self, product: str, **filters) -> Iterator[dict]:
         cursor = None
@@ -271,6 +302,18 @@ class DistroClient:
     ) -> Iterator[Fetched]:
         for package in self.update_plan(product, from_version, to_version):
             yield self.fetch(package, dest, progress)
+
+
+def _cut_at(plan: list[dict], from_version: str, to_version: str) -> list[dict]:
+    """The plan up to `to_version`, which it must reach."""
+    wanted = version_tuple(to_version, "to")
+    plan = [p for p in plan if version_tuple(p["version"]) <= wanted]
+    if not plan or version_tuple(plan[-1]["version"]) != wanted:
+        reached = plan[-1]["version"] if plan else from_version
+        raise FetchError(
+            f"no update path from {from_version} reaches {to_version} (the furthest is {reached})"
+        )
+    return plan
 
 
 def _check_file_name(name: str, label: str) -> None:

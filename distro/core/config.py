@@ -42,6 +42,7 @@ def default_config(cwd: Path | None = None) -> dict:
         "MAIL_MAX_ATTEMPTS": 8,  # then the message is marked failed
         "MAIL_POLL_SECONDS": 5,  # how often `distro worker` looks for due mail
         "PASSWORD_RESET_RATE_LIMIT": "5 per minute",  # per address asking
+        "REPORT_RATE_LIMIT": "120 per minute",  # installation reports, per token
         "MAX_UPLOAD_BYTES": 10 * 1024**3,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_STRATEGY": "moving-window",

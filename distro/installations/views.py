@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -19,7 +19,6 @@ from distro.patches.products import product_by_code
 bp = Blueprint("installations", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 MAX_REPORT_BYTES = 16 * 1024
-REPORT_LIMIT = "120 per minute"
 
 
 def _reporter() -> str:
@@ -31,7 +30,7 @@ def _reporter() -> str:
 
 
 @bp.post("/installations/report")
-@limiter.limit(REPORT_LIMIT, key_func=_reporter)
+@limiter.limit(lambda: current_app.config["REPORT_RATE_LIMIT"], key_func=_reporter)
 @api_access(installer=True)
 def report(actor):
     if (request.content_length or 0) > MAX_REPORT_BYTES:

@@ -121,11 +121,10 @@ def submit_request(
         submitted_by=actor.user.id,
         note=_text(note, "note"),
     )
-    session.add(request)
     try:
-        session.flush()
+        with session.begin_nested():  # a savepoint: a bulk request keeps its other lines
+            session.add(request)
     except IntegrityError:
-        session.rollback()
         raise Conflict(
             "this license already has a pending upgrade request", code="duplicate_request"
         ) from None

@@ -8,9 +8,11 @@ from flask import Blueprint, redirect, render_template, request
 from flask_login import current_user, login_required
 
 from distro.accounts import members
+from distro.accounts.actor import Actor
 from distro.accounts.models import User
-from distro.core.db import write_session
+from distro.core.db import get_session, write_session
 from distro.web.i18n import LANGUAGES, remember_in_cookie
+from distro.web.start import start_page
 
 bp = Blueprint("web", __name__)
 
@@ -18,7 +20,10 @@ bp = Blueprint("web", __name__)
 @bp.get("/")
 @login_required
 def index():
-    return render_template("index.html", user=current_user)
+    actor = Actor(user=current_user._get_current_object())
+    return render_template(
+        "index.html", user=current_user, sections=start_page(get_session(), actor)
+    )
 
 
 @bp.get("/lang/<code>")
