@@ -115,6 +115,27 @@ def rotate(actor):
     return redirect(url_for("admin_pages.directory"))
 
 
+@bp.post("/products/<code>/review")
+@page_access("admin")
+def review(actor, code: str):
+    if ButtonForm().validate_on_submit():
+        session = get_session()
+        try:
+            product = products.set_review(session, actor, code, request.form.get("review"))
+            session.commit()
+            flash(
+                _(
+                    "Upgrade requests of %(product)s: %(review)s.",
+                    product=product.code,
+                    review=_("system review") if product.review == "system" else _("approver"),
+                )
+            )
+        except DistroError as exc:
+            session.rollback()
+            show_error(None, exc)
+    return redirect(url_for("admin_pages.directory"))
+
+
 def _threshold() -> int:
     return int(current_app.config["TUF_ROOT_THRESHOLD"])
 

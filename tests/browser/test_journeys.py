@@ -130,10 +130,11 @@ PAGES = {
         "/tokens",
         "/users",
         "/account",
+        "/installations",
     ],
-    "am@vendor.test": ["/licenses", "/requests"],
+    "am@vendor.test": ["/licenses", "/requests", "/fleet"],
     "appr@vendor.test": ["/requests"],
-    "pub@vendor.test": ["/publish"],
+    "pub@vendor.test": ["/publish", "/fleet"],
     "admin@vendor.test": ["/admin/", "/admin/audit", "/admin/mail", "/users"],
 }
 
