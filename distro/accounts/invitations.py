@@ -196,7 +196,7 @@ def accept(session: Session, token: object, password: object, ip: str | None = N
     org_code = invitation.org.code if invitation.org else None
     actor = Actor(user=invitation.inviter, ip=ip)
     user = create_user(session, actor, invitation.email, invitation.role, password, org_code)
-    user.language = invitation.language
+    user.last_language = invitation.language  # until they choose one
     session.execute(
         update(Invitation).where(Invitation.id == invitation.id).values(user_id=user.id),
         execution_options={"synchronize_session": False},

@@ -63,7 +63,13 @@ def set_preferences(
         user.notify_packages = notify_packages
 
 
-def remember_language(session: Session, user: User, language: str) -> None:
-    """The language a user last used becomes their mail language (login, switching)."""
-    if language in LANGUAGES and user.language != language:
+def choose_language(user: User, language: str) -> None:
+    """The user picked a language (the header's switch): their mail follows it."""
+    if language in LANGUAGES:
         user.language = language
+
+
+def remember_last_language(user: User, language: str) -> None:
+    """The page language at login: mail uses it until the user chooses one."""
+    if language in LANGUAGES:
+        user.last_language = language

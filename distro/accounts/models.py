@@ -56,8 +56,10 @@ class User(Base):
     org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    # The page language the user chose or last used; their mail is written in it.
+    # Mail goes out in the language the user chose (header switch, Account page), else
+    # in the one they last logged in with.
     language: Mapped[str | None] = mapped_column(String(8))
+    last_language: Mapped[str | None] = mapped_column(String(8))
     # Mail about newly published packages (customer roles); the rest is not optional.
     notify_packages: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Part of the session's user id: raising it (password reset) ends every session.

@@ -71,7 +71,7 @@ def login():
             form.email.errors.append(_("This account is disabled. Ask your administrator."))
         elif ok:
             login_user(user)
-            members.remember_language(session, user, str(get_locale()))
+            members.remember_last_language(user, str(get_locale()))
             audit.record(
                 session,
                 Actor(user=user, ip=request.remote_addr),

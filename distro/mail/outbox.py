@@ -45,7 +45,11 @@ class Attachment:
 
 
 def language_of(user: User) -> str:
-    return user.language if user.language in LANGUAGES else DEFAULT_LANGUAGE
+    """The language the user chose, else the one they last logged in with."""
+    for language in (user.language, user.last_language):
+        if language in LANGUAGES:
+            return language
+    return DEFAULT_LANGUAGE
 
 
 def enqueue(

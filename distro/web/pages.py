@@ -36,7 +36,7 @@ def language(code: str):
     if code in LANGUAGES and current_user.is_authenticated:
         # A GET's session reads without a transaction; this write takes its own.
         with write_session() as session:
-            members.remember_language(session, session.get(User, current_user.id), code)
+            members.choose_language(session.get(User, current_user.id), code)
             session.commit()
     if code in LANGUAGES:
         remember_in_cookie(response, code)

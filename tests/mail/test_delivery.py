@@ -279,3 +279,10 @@ def test_mail_follows_the_language_last_used_and_the_choices_on_the_account_page
     run_worker(runner)
     subjects = [m["Subject"] for m in mailbox.to("it@acme.test")]
     assert subjects == ["ERP Suite 新版本：8.0.1", "Set a new password"]
+
+    chinese_browser = app.test_client()
+    chinese_browser.get("/lang/zh")
+    login(chinese_browser, "it@acme.test")  # last used: zh; but the choice was en
+    client.post("/api/v1/password-reset", json={"email": "it@acme.test"})
+    run_worker(runner)
+    assert mailbox.to("it@acme.test")[-1]["Subject"] == "Set a new password"

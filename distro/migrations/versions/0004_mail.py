@@ -84,6 +84,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_password_resets_user_id"), "password_resets", ["user_id"])
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("language", sa.String(length=8), nullable=True))
+        batch_op.add_column(sa.Column("last_language", sa.String(length=8), nullable=True))
         batch_op.add_column(
             sa.Column("notify_packages", sa.Boolean(), server_default=sa.true(), nullable=False)
         )
@@ -96,6 +97,7 @@ def downgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("session_epoch")
         batch_op.drop_column("notify_packages")
+        batch_op.drop_column("last_language")
         batch_op.drop_column("language")
     op.drop_index(op.f("ix_password_resets_user_id"), table_name="password_resets")
     op.drop_table("password_resets")
