@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, column, select, table
+from sqlalchemy import Connection, column, inspect, select, table
 
 from distro.core.errors import DistroError
 
@@ -24,6 +24,10 @@ ASCII_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "packages": ("id", ("version", "applies_to")),
     "licenses": ("id", ("version", "modules")),
     "license_requests": ("id", ("target_version",)),
+    # Tables of later revisions: checked where they exist (migration 0002 runs before).
+    "invitations": ("id", ("email",)),
+    "installations": ("id", ("name", "ring", "version")),
+    "ring_approvals": ("org_id", ("ring", "version")),
 }
 
 JSON_COLUMNS = frozenset({"modules"})
@@ -56,7 +60,10 @@ def _as_text(column_name: str, value: object) -> str | None:
 def non_ascii_values(connection: Connection) -> list[NonAsciiValue]:
     """Every stored value in `ASCII_COLUMNS` that is not plain ASCII."""
     found = []
+    present = set(inspect(connection).get_table_names())
     for name, (key, columns) in ASCII_COLUMNS.items():
+        if name not in present:
+            continue
         query = select(*(column(c) for c in (key, *columns))).select_from(table(name))
         for row in connection.execute(query):
             for column_name, value in zip(columns, row[1:], strict=True):
