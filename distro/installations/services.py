@@ -28,6 +28,7 @@ from distro.installations.models import (
     InstallationEvent,
     RingApproval,
 )
+from distro.licenses.models import License
 from distro.patches.entitlement import product_for
 from distro.patches.models import Package, Product
 from distro.patches.products import product_by_code
@@ -51,7 +52,7 @@ def report(session: Session, actor: Actor, body: dict) -> Installation:
     if not actor.is_installer and actor.role != "customer_admin":
         raise Forbidden("only installer tokens and customer admins report installations")
     name = parse_name(body.get("installation"), "installation")
-    product = product_by_code(session, body.get("product"))
+    product = _licensed_product(session, actor.org_id, body.get("product"))
     if product is None:
         raise RuleViolation(
             f"no product {body.get('product')!r}", code="unknown_product", field="product"
@@ -86,6 +87,18 @@ def report(session: Session, actor: Actor, body: dict) -> Installation:
         )
     )
     return installation
+
+
+def _licensed_product(session: Session, org_id: str, code: object) -> Product | None:
+    """The product, if the organisation ever held a license for it (an expired one
+    still counts: its installations keep running); else None, as if it did not exist."""
+    product = product_by_code(session, code)
+    if product is None:
+        return None
+    held = session.scalars(
+        select(License.id).where(License.org_id == org_id, License.product_id == product.id)
+    ).first()
+    return product if held else None
 
 
 def _package_of(session: Session, product: Product, package_id: object) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from distro.installations.models import InstallationEvent
-from tests.conftest import db_session, make_app
+from tests.conftest import db_session, grant_license, make_app
 from tests.installations.conftest import report
 
 
@@ -111,7 +111,11 @@ def test_reports_keep_every_event_and_the_last_failure(app, client, world, nine)
     )
 
 
-def test_names_are_per_organisation(client, world, nine):
+def test_names_are_per_organisation(client, world, runner, nine):
+    unlicensed = report(client, world, who="installer@globex")
+    assert unlicensed.status_code == 422  # globex never held erp: as if it did not exist
+    assert unlicensed.get_json()["error"]["field"] == "product"
+    grant_license(runner, org="globex", version="9.0", expires="2099-12-31")
     ours = report(client, world).get_json()
     theirs = report(client, world, who="installer@globex").get_json()  # same name
     assert ours["id"] != theirs["id"] and theirs["org"] == "globex"
@@ -174,7 +178,8 @@ def test_installer_tokens_report_but_do_not_plan_rings(client, world, nine):
     assert other.status_code == 404
 
 
-def test_reports_are_throttled_per_token(app_config, client, world, nine):
+def test_reports_are_throttled_per_token(app_config, client, world, runner, nine):
+    grant_license(runner, org="globex", version="9.0", expires="2099-12-31")
     app = make_app(dict(app_config, REPORT_RATE_LIMIT="3 per minute"))
     limited = app.test_client()
     statuses = [report(limited, world).status_code for _ in range(4)]
