@@ -53,38 +53,42 @@ def ask():
 @bp.route("/password-reset/<token>", methods=["GET", "POST"])
 @limiter.limit(_limit, methods=["POST"])
 def reset(token: str):
-    session, form = get_session(), NewPasswordForm()
-    try:
-        valid = resets.valid_reset(session, token)
-    except Gone as exc:
-        return render_template("link_invalid.html", message=exc.message), 410
-    if form.validate_on_submit():
-        try:
-            resets.reset_password(session, token, form.password.data, ip=request.remote_addr)
-            session.commit()
-            flash(_("Your password is changed. Log in with the new one."))
-            return redirect(url_for("accounts.login"))
-        except DistroError as exc:
-            session.rollback()
-            show_error(form, exc)
-    return render_template("password_reset.html", form=form, email=valid.user.email)
+    return _choose_password(
+        token,
+        lambda session: {"email": resets.valid_reset(session, token).user.email},
+        resets.reset_password,
+        "password_reset.html",
+        _("Your password is changed. Log in with the new one."),
+    )
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 @limiter.limit(_limit, methods=["POST"])
 def accept(token: str):
+    return _choose_password(
+        token,
+        lambda session: {"invitation": invitations.open_invitation(session, token)},
+        invitations.accept,
+        "invitation_accept.html",
+        _("Your account is ready. Log in with your e-mail and new password."),
+    )
+
+
+def _choose_password(token: str, opened, apply, template: str, done: str):
+    """A page behind a mailed link that sets a password: 410 when the link is dead,
+    else the form, and on success the login page."""
     session, form = get_session(), NewPasswordForm()
     try:
-        invitation = invitations.open_invitation(session, token)
+        context = opened(session)
     except Gone as exc:
         return render_template("link_invalid.html", message=exc.message), 410
     if form.validate_on_submit():
         try:
-            invitations.accept(session, token, form.password.data, ip=request.remote_addr)
+            apply(session, token, form.password.data, ip=request.remote_addr)
             session.commit()
-            flash(_("Your account is ready. Log in with your e-mail and new password."))
+            flash(done)
             return redirect(url_for("accounts.login"))
         except DistroError as exc:
             session.rollback()
             show_error(form, exc)
-    return render_template("invitation_accept.html", form=form, invitation=invitation)
+    return render_template(template, form=form, **context)

@@ -17,7 +17,7 @@ from distro.accounts.models import CUSTOMER_ROLES, ROLES, Invitation
 from distro.core.db import get_session
 from distro.core.errors import DistroError
 from distro.web.i18n import LANGUAGES, remember_in_cookie
-from distro.web.pagekit import ButtonForm, page_access, show_error
+from distro.web.pagekit import ButtonForm, attempt, page_access, show_error
 
 bp = Blueprint("people", __name__)
 
@@ -85,14 +85,7 @@ def users(actor):
 
 def _act(action, success: str):
     if ButtonForm().validate_on_submit():
-        session = get_session()
-        try:
-            action(session)
-            session.commit()
-            flash(success)
-        except DistroError as exc:
-            session.rollback()
-            show_error(None, exc)
+        attempt(action, success)
     return redirect(url_for("people.users"))
 
 

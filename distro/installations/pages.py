@@ -20,7 +20,7 @@ from distro.installations.models import Installation
 from distro.patches.entitlement import entitled_products
 from distro.patches.models import Package, Product
 from distro.signing.keys import lazy_signer
-from distro.web.pagekit import ButtonForm, page_access, show_error
+from distro.web.pagekit import ButtonForm, attempt, page_access, show_error
 
 bp = Blueprint("installation_pages", __name__)
 
@@ -104,14 +104,10 @@ def installations(actor):
 def move(actor, installation_id: str):
     form = RingForm()
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            services.set_ring(session, actor, installation_id, form.ring.data)
-            session.commit()
-            flash(_("The installation is in ring %(ring)s now.", ring=form.ring.data))
-        except DistroError as exc:
-            session.rollback()
-            show_error(None, exc)
+        attempt(
+            lambda session: services.set_ring(session, actor, installation_id, form.ring.data),
+            _("The installation is in ring %(ring)s now.", ring=form.ring.data),
+        )
     return redirect(url_for("installation_pages.installations"))
 
 
@@ -119,14 +115,10 @@ def move(actor, installation_id: str):
 @page_access("customer_admin")
 def remove(actor, ring: str, product: str):
     if ButtonForm().validate_on_submit():
-        session = get_session()
-        try:
-            services.remove_approval(session, actor, ring, product)
-            session.commit()
-            flash(_("The approval is removed: the ring gets every update again."))
-        except DistroError as exc:
-            session.rollback()
-            show_error(None, exc)
+        attempt(
+            lambda session: services.remove_approval(session, actor, ring, product),
+            _("The approval is removed: the ring gets every update again."),
+        )
     return redirect(url_for("installation_pages.installations"))
 
 

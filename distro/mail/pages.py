@@ -4,16 +4,16 @@ shown (their links are someone's credentials)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from distro.core.db import get_session
-from distro.core.errors import DistroError, NotFound
+from distro.core.errors import NotFound
 from distro.core.ids import is_id
 from distro.mail import outbox
 from distro.mail.models import STATUSES, OutboxMessage
-from distro.web.pagekit import ButtonForm, page_access, show_error
+from distro.web.pagekit import ButtonForm, attempt, page_access
 
 bp = Blueprint("mail_pages", __name__)
 
@@ -55,12 +55,8 @@ def message_page(actor, message_id: str):
 @page_access("admin")
 def retry(actor, message_id: str):
     if ButtonForm().validate_on_submit():
-        session = get_session()
-        try:
-            outbox.retry(session, actor, message_id)
-            session.commit()
-            flash(_("The message will be sent again."))
-        except DistroError as exc:
-            session.rollback()
-            show_error(None, exc)
+        attempt(
+            lambda session: outbox.retry(session, actor, message_id),
+            _("The message will be sent again."),
+        )
     return redirect(url_for("mail_pages.outbox_page", status="failed"))

@@ -37,7 +37,7 @@ from distro.patches.models import Product
 from distro.signing import keys
 from distro.signing.keys import get_key_source
 from distro.tuf import lifecycle
-from distro.web.pagekit import ButtonForm, page_access, show_error
+from distro.web.pagekit import ButtonForm, attempt, page_access, show_error
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 AUDIT_PAGE = 200
@@ -118,21 +118,16 @@ def rotate(actor):
 @bp.post("/products/<code>/review")
 @page_access("admin")
 def review(actor, code: str):
+    mode = request.form.get("review")
     if ButtonForm().validate_on_submit():
-        session = get_session()
-        try:
-            product = products.set_review(session, actor, code, request.form.get("review"))
-            session.commit()
-            flash(
-                _(
-                    "Upgrade requests of %(product)s: %(review)s.",
-                    product=product.code,
-                    review=_("system review") if product.review == "system" else _("approver"),
-                )
-            )
-        except DistroError as exc:
-            session.rollback()
-            show_error(None, exc)
+        attempt(
+            lambda session: products.set_review(session, actor, code, mode),
+            _(
+                "Upgrade requests of %(product)s: %(review)s.",
+                product=code,
+                review=_("system review") if mode == "system" else _("approver"),
+            ),
+        )
     return redirect(url_for("admin_pages.directory"))
 
 

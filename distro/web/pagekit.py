@@ -9,8 +9,10 @@ from functools import wraps
 from flask import abort, flash, request
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 
 from distro.accounts.actor import Actor
+from distro.core.db import get_session
 from distro.core.errors import DistroError
 
 
@@ -42,3 +44,18 @@ def show_error(form: FlaskForm | None, exc: DistroError) -> None:
 
 class ButtonForm(FlaskForm):
     """A form with nothing but its CSRF token, for one-click actions."""
+
+
+def attempt(action: Callable[[Session], object], success: str) -> bool:
+    """Run a page's one-click use case in the request's session: commit and flash
+    `success`, or roll back and show the domain error. True when it went through."""
+    session = get_session()
+    try:
+        action(session)
+        session.commit()
+    except DistroError as exc:
+        session.rollback()
+        show_error(None, exc)
+        return False
+    flash(success)
+    return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.accounts.test_login import login
+from tests.accounts.test_login import csrf_token, login
 
 
 def test_audit_filters_and_csv_export_agree(client, world):
@@ -36,3 +36,19 @@ def test_admin_pages_are_for_admins_only(client, world):
     assert client.get("/admin/audit").status_code == 403
     assert client.get("/admin/audit.csv").status_code == 403
     assert client.get("/admin/").status_code == 403
+
+
+def test_an_admin_switches_a_products_review_on_the_admin_page(app, client, world):
+    login(client, "admin@vendor.test")
+    token = csrf_token(client, "/admin/")
+    answer = client.post(
+        "/admin/products/erp/review", data={"review": "system", "csrf_token": token}
+    )
+    assert answer.status_code == 302
+    page = client.get("/admin/").get_data(as_text=True)
+    assert 'value="system" selected' in page and "Upgrade requests of erp: system review." in page
+    refused = client.post(
+        "/admin/products/erp/review", data={"review": "robot", "csrf_token": token}
+    )
+    assert refused.status_code == 302
+    assert "review must be one of approver, system" in client.get("/admin/").get_data(as_text=True)
