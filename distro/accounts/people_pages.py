@@ -64,7 +64,7 @@ def users(actor):
         except DistroError as exc:
             session.rollback()
             show_error(form, exc)
-    people = session.scalars(members.visible_users(actor)).all()
+    people = session.scalars(members.visible_users(actor).limit(500)).all()
     invited = session.scalars(
         invitations.visible_invitations(actor)
         .where(Invitation.accepted_at.is_(None))

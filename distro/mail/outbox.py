@@ -141,6 +141,16 @@ def claim_due(session: Session, limit: int = 20, now: datetime | None = None) ->
 SCRUBBED = "(removed after sending: it held a personal sign-in link)"
 
 
+def release(session: Session, message_ids: list[str]) -> None:
+    """Give claimed messages back (a stopping worker): due again at once."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == "sending")
+        .values(status="pending", lease_until=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def mark_sent(session: Session, message: OutboxMessage) -> None:
     """Sent for good. A secret message's text goes too: its link must not outlive the
     delivery in the database (or its backups)."""

@@ -42,8 +42,9 @@ class Round:
             setattr(self, outcome, getattr(self, outcome) + 1)
 
 
-def run_once(app: Flask) -> Round:
-    """Queue the notices that are due, then send every message that is due."""
+def run_once(app: Flask, stop: threading.Event | None = None) -> Round:
+    """Queue the notices that are due, then send every message that is due (or until
+    `stop` is set: a stopping worker finishes the message in hand, not the queue)."""
     result = Round()
     with app.app_context():
         session: Session = app.extensions["distro.sessionmaker"]()
@@ -51,21 +52,25 @@ def run_once(app: Flask) -> Round:
             result.queued = notices.queue_expiry_notices(session)
             session.commit()
             if app.config.get("SMTP_URL"):
-                _send_due(app, session, result)
+                _send_due(app, session, result, stop or threading.Event())
         finally:
             session.close()
     return result
 
 
-def _send_due(app: Flask, session: Session, result: Round) -> None:
+def _send_due(app: Flask, session: Session, result: Round, stop: threading.Event) -> None:
     settings = smtp_settings(app.config["SMTP_URL"])
     sender, max_attempts = app.config["MAIL_FROM"], int(app.config["MAIL_MAX_ATTEMPTS"])
-    while True:
+    while not stop.is_set():
         claimed = outbox.claim_due(session)
         session.commit()
         if not claimed:
             return
         for message_id in claimed:
+            if stop.is_set():
+                outbox.release(session, claimed)  # back to pending for the next worker
+                session.commit()
+                return
             message = session.get(OutboxMessage, message_id)
             session.commit()  # no transaction stays open while the SMTP server works
             try:
@@ -89,7 +94,7 @@ def run_forever(app: Flask, stop: threading.Event) -> None:
     poll = float(app.config["MAIL_POLL_SECONDS"])
     while not stop.is_set():
         try:
-            done = run_once(app)
+            done = run_once(app, stop)
             if done.sent or done.failed or done.retrying or done.queued:
                 log.info("mail: %s", done)
         except Exception:

@@ -286,3 +286,22 @@ def test_mail_follows_the_language_last_used_and_the_choices_on_the_account_page
     client.post("/api/v1/password-reset", json={"email": "it@acme.test"})
     run_worker(runner)
     assert mailbox.to("it@acme.test")[-1]["Subject"] == "Set a new password"
+
+
+def test_a_stopping_worker_finishes_the_message_in_hand_and_gives_the_rest_back(
+    app, client, world, runner, mailbox
+):
+    stop = threading.Event()
+    handle = mailbox.handle_DATA
+
+    async def stop_after_one(server, session, envelope):
+        stop.set()  # SIGTERM arrives while the first message is being sent
+        return await handle(server, session, envelope)
+
+    mailbox.handle_DATA = stop_after_one
+    for email in ("it@acme.test", "am@vendor.test", "appr@vendor.test", "pub@vendor.test"):
+        client.post("/api/v1/password-reset", json={"email": email})
+    done = worker.run_once(app, stop)
+    assert (done.sent, len(mailbox.received)) == (1, 1)
+    statuses = sorted((m.status, m.lease_until) for m in outbox_rows(app))
+    assert statuses == [("pending", None)] * 3 + [("sent", None)]
