@@ -25,6 +25,7 @@ from distro.mail import notices
 from distro.web.i18n import LANGUAGES
 
 LIFETIME = timedelta(days=7)
+DEAD_LINK = "this invitation is used, revoked, expired or unknown"
 
 
 def status_of(invitation: Invitation) -> str:
@@ -177,7 +178,7 @@ def open_invitation(session: Session, token: object) -> Invitation:
             select(Invitation).where(Invitation.token_hash == token_hash)
         ).first()
     if invitation is None or status_of(invitation) != "pending":
-        raise Gone("this invitation is used, revoked, expired or unknown", code="token_invalid")
+        raise Gone(DEAD_LINK, code="token_invalid")
     return invitation
 
 
@@ -192,7 +193,7 @@ def accept(session: Session, token: object, password: object, ip: str | None = N
         execution_options={"synchronize_session": False},
     ).first()
     if claimed is None:
-        raise Gone("this invitation is used, revoked, expired or unknown", code="token_invalid")
+        raise Gone(DEAD_LINK, code="token_invalid")
     org_code = invitation.org.code if invitation.org else None
     actor = Actor(user=invitation.inviter, ip=ip)
     user = create_user(session, actor, invitation.email, invitation.role, password, org_code)

@@ -25,6 +25,7 @@ from distro.mail import notices
 
 LIFETIME = timedelta(hours=1)
 PER_USER_PER_HOUR = 3
+DEAD_LINK = "this reset link is used, expired or unknown; ask for a new one"
 
 
 def request_reset(session: Session, email: object, ip: str | None = None) -> None:
@@ -66,9 +67,7 @@ def valid_reset(session: Session, token: object) -> PasswordReset:
             select(PasswordReset).where(PasswordReset.token_hash == token_hash)
         ).first()
     if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
-        raise Gone(
-            "this reset link is used, expired or unknown; ask for a new one", code="token_invalid"
-        )
+        raise Gone(DEAD_LINK, code="token_invalid")
     if reset.user.disabled:
         raise Gone("this account is disabled", code="token_invalid")
     return reset
@@ -92,9 +91,7 @@ def reset_password(
     ).all()
     if reset.id not in {row.id for row in used}:
         # a concurrent request used the link between our read and our write
-        raise Gone(
-            "this reset link is used, expired or unknown; ask for a new one", code="token_invalid"
-        )
+        raise Gone(DEAD_LINK, code="token_invalid")
     user.session_epoch += 1
     audit.record(
         session,

@@ -41,18 +41,19 @@ def users_create(email, role, org_code, password, password_stdin):
 @fail_cleanly
 def users_disable(email):
     """Disable an account: its sessions and tokens stop working at once."""
-    session = get_session()
-    user = members.set_disabled(session, CLI, accounts.find_user(session, email).id, True)
-    session.commit()
-    click.echo(user.id)
+    _set_disabled(email, True)
 
 
 @users.command("enable")
 @click.argument("email")
 @fail_cleanly
 def users_enable(email):
+    _set_disabled(email, False)
+
+
+def _set_disabled(email: str, disabled: bool) -> None:
     session = get_session()
-    user = members.set_disabled(session, CLI, accounts.find_user(session, email).id, False)
+    user = members.set_disabled(session, CLI, accounts.find_user(session, email).id, disabled)
     session.commit()
     click.echo(user.id)
 

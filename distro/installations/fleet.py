@@ -79,10 +79,10 @@ def newest_by_line(session: Session, product: Product) -> dict[str, Package]:
     return newest
 
 
-def is_current(installation: Installation, newest: dict[str, Package]) -> bool:
+def is_current(version: str, newest: dict[str, Package]) -> bool:
     """On the newest patch of its release line (or on a line nothing was published for)."""
-    top = newest.get(release_line(installation.version))
-    return top is None or version_key(installation.version) >= top.version_key
+    top = newest.get(release_line(version))
+    return top is None or version_key(version) >= top.version_key
 
 
 def fleet(session: Session, actor: Actor, product: Product) -> Fleet:
@@ -94,18 +94,18 @@ def fleet(session: Session, actor: Actor, product: Product) -> Fleet:
             Installation.product_id == product.id
         )
     ).all()
-    current = 0
     for installation in installs:
-        row = rows.setdefault(installation.version, VersionRow(installation.version))
+        row = rows.get(installation.version)
+        if row is None:
+            on_newest = is_current(installation.version, newest)
+            row = rows[installation.version] = VersionRow(installation.version, on_newest=on_newest)
         row.installations += 1
         row.orgs.add(installation.org_id)
-        row.on_newest = is_current(installation, newest)
-        current += row.on_newest
     return Fleet(
         product=product,
         versions=sorted(rows.values(), key=lambda r: version_key(r.version), reverse=True),
         installations=len(installs),
-        on_newest=current,
+        on_newest=sum(r.installations for r in rows.values() if r.on_newest),
         failures=_failures(session, actor, product),
     )
 

@@ -57,7 +57,7 @@ def customer_view(session: Session, actor: Actor) -> dict:
                 product.name,
                 newest,
                 len(installs),
-                sum(1 for i in installs if not is_current(i, tops)),
+                sum(1 for i in installs if not is_current(i.version, tops)),
                 sum(1 for i in installs if i.last_failure_at is not None),
             )
         )
