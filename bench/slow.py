@@ -111,6 +111,7 @@ def measure(label: str, server, world, package_id: str) -> list[Row]:
     result = json.loads(clients.stdout.read())
     streaming = f"{result['streaming_at_end']}/{CLIENTS} streaming at the end"
     note = f"{streaming}; failures {result['failures'] or 'none'}"
+    note += f"; clients closed {result['closing_seconds']} s after the end"
     if result["not_streaming"]:
         note += f"; not streaming: {result['not_streaming']}"
     rate = result["tail_rate"] / 1024

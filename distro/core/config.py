@@ -30,6 +30,10 @@ def default_config(cwd: Path | None = None) -> dict:
         "PRESIGN_SECONDS": 300,
         # A download whose client takes nothing for this long is dropped.
         "DOWNLOAD_IDLE_SECONDS": 300,
+        # The kernel receive buffer of a proxied download's connection to the store
+        # (docs/deploy.md, "Memory"): a download runs at most about this much per
+        # round trip to the store.
+        "PROXY_BUFFER_KIB": 256,
         # How many of the root keys in signing_keys/tuf-root/ must sign a TUF root.
         "TUF_ROOT_THRESHOLD": 1,
         # Bearer token that /metrics answers to; unset, /metrics does not exist.
@@ -72,6 +76,9 @@ def check_config(config: dict) -> None:
     idle = config["DOWNLOAD_IDLE_SECONDS"]
     if isinstance(idle, bool) or not isinstance(idle, int) or idle < 0:
         raise ConfigError("DISTRO_DOWNLOAD_IDLE_SECONDS must be a whole number of at least 0")
+    buffer = config["PROXY_BUFFER_KIB"]
+    if isinstance(buffer, bool) or not isinstance(buffer, int) or not 16 <= buffer <= 65536:
+        raise ConfigError("DISTRO_PROXY_BUFFER_KIB must be a whole number from 16 to 65536")
     if config["SMTP_URL"]:
         smtp_settings(config["SMTP_URL"])  # raises ConfigError naming what is wrong
     base = config["BASE_URL"]

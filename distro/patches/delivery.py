@@ -16,7 +16,7 @@ from distro.core.errors import Gone, StorageUnavailable
 from distro.core.metrics import DOWNLOAD_BYTES, DOWNLOADS_IN_FLIGHT
 from distro.patches.models import Package
 from distro.storage.factory import get_storage
-from distro.storage.httpfiles import file_response, not_modified, plan_span
+from distro.storage.httpfiles import file_response, not_modified, plan_span, relays_by_splice
 
 log = logging.getLogger("distro")
 
@@ -52,11 +52,14 @@ def deliver(session: Session, actor: Actor, package: Package) -> Response:
         response = redirect(url, code=302)
         response.headers["Cache-Control"] = "no-store"
         return response
-    path = storage.local_path(key)
+    path, opened, chunks = storage.local_path(key), None, None
     try:
-        chunks = None if path else storage.iter_range(key, span.start, span.length)
         if path and not path.is_file():
             raise FileNotFoundError(key)
+        if not path and span.length and relays_by_splice(request):
+            opened = storage.open_body(key, span.start, span.length)
+        if not path and opened is None:
+            chunks = storage.iter_range(key, span.start, span.length)
     except FileNotFoundError:
         log.error("package %s: object %s is missing from the store", package.id, key)
         raise StorageUnavailable(
@@ -74,6 +77,7 @@ def deliver(session: Session, actor: Actor, package: Package) -> Response:
         filename=filename,
         chunks=chunks,
         path=path,
+        opened=opened,
         span=span,
         idle_seconds=current_app.config["DOWNLOAD_IDLE_SECONDS"],
         on_close=DOWNLOADS_IN_FLIGHT.dec,

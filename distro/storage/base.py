@@ -17,9 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from distro.core.errors import DistroError, TooLarge
+
+if TYPE_CHECKING:
+    from distro.storage.splice import OpenBody
 
 CHUNK = 1024 * 1024
 UPLOAD_PREFIX = "uploads/"
@@ -70,6 +73,10 @@ class ObjectStorage(Protocol):
     def exists(self, key: str) -> bool: ...
     def size(self, key: str) -> int: ...
     def iter_range(self, key: str, start: int, length: int) -> Iterator[bytes]: ...
+    def open_body(self, key: str, start: int, length: int) -> OpenBody | None:
+        """The range as an open HTTP answer for the zero-copy relay (`splice`), or None
+        where the store cannot give one; then `iter_range` serves it."""
+
     def local_path(self, key: str) -> Path | None: ...
     def presigned_url(self, key: str, filename: str, seconds: int) -> str | None: ...
     def delete(self, key: str) -> None: ...

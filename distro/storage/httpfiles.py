@@ -19,6 +19,8 @@ from flask import Request, Response
 from werkzeug.wsgi import wrap_file
 
 from distro.core.errors import RangeNotSatisfiable
+from distro.storage import splice
+from distro.storage.splice import OpenBody
 
 # The most written to a client in one call (see `_in_pieces`).
 PIECE = 256 * 1024
@@ -84,6 +86,7 @@ def file_response(
     filename: str,
     chunks: Iterator[bytes] | None = None,
     path=None,
+    opened: OpenBody | None = None,
     span: ByteSpan,
     idle_seconds: float | None = None,
     on_close: Callable[[], None] | None = None,
@@ -92,7 +95,8 @@ def file_response(
 
     A local `path` goes through the WSGI file wrapper (sendfile under gunicorn, which
     sends exactly Content-Length bytes from the file's position, ranges included); other
-    stores pass an iterator of chunks. Under gunicorn the client's socket gets an idle
+    stores pass an iterator of chunks, or an `opened` answer of the store that is spliced
+    to the client (see `relays_by_splice`). Under gunicorn the client's socket gets an idle
     timeout: a client that takes nothing for `idle_seconds` is dropped. `on_close` is
     called once when the server is done with the body (sent, or the client gone).
     """
@@ -111,6 +115,8 @@ def file_response(
             body = wrap_file(request.environ, handle)
         else:
             body = _limited(handle, span.length)
+    elif opened is not None:
+        body = _SplicedBody(opened, sock, idle_seconds, on_close)
     else:
         body = _Pieces(chunks, PIECE, on_close)
     response = Response(
@@ -180,6 +186,16 @@ def _is_gevent_socket(sock) -> bool:
     return sock is not None and type(sock).__module__.startswith("gevent.")
 
 
+def relays_by_splice(request: Request) -> bool:
+    """Whether a store's open answer can be spliced to this request's client: under
+    gunicorn's gevent worker, whose client socket we may write to directly."""
+    return (
+        splice.available()
+        and request.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/")
+        and _is_gevent_socket(request.environ.get("gunicorn.socket"))
+    )
+
+
 class _CooperativeSendfile:
     """The span sent with os.sendfile() on gevent's worker, waiting for the socket the way
     gevent does (gevent's own socket.sendfile reads the file 8 KiB at a time into Python
@@ -224,6 +240,37 @@ class _CooperativeSendfile:
 
     def close(self) -> None:
         self._handle.close()
+
+
+class _SplicedBody:
+    """A store's open answer spliced to the client's socket (distro.storage.splice).
+
+    Like _CooperativeSendfile: an empty first item makes gunicorn send the headers,
+    the next call relays the whole body and ends it.
+    """
+
+    def __init__(self, opened: OpenBody, sock, idle_seconds: float | None, on_close=None):
+        self._opened, self._sock, self._idle = opened, sock, idle_seconds
+        self._on_close = on_close
+        self._headers_out = False
+
+    def __iter__(self) -> _SplicedBody:
+        return self
+
+    def __next__(self) -> bytes:
+        if not self._headers_out:
+            self._headers_out = True
+            return b""
+        splice.relay(self._opened, self._sock, self._idle)
+        raise StopIteration
+
+    def close(self) -> None:
+        on_close, self._on_close = self._on_close, None
+        try:
+            self._opened.close()
+        finally:
+            if on_close is not None:
+                on_close()
 
 
 class _Pieces:

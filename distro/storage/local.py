@@ -101,6 +101,9 @@ class LocalFileStorage:
                 length -= len(chunk)
                 yield chunk
 
+    def open_body(self, key: str, start: int, length: int) -> None:
+        return None  # local files go out with sendfile (local_path)
+
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
 

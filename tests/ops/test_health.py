@@ -87,3 +87,9 @@ def test_an_sqlite_too_old_for_the_conditional_updates_is_refused_at_start(app_c
     monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
     with pytest.raises(ConfigError, match=r"SQLite 3\.35 or newer; this Python has 3\.31\.1"):
         create_app(app_config)
+
+
+@pytest.mark.parametrize("value", [0, 8, 100000, "256", True])
+def test_a_proxy_buffer_out_of_range_is_refused_at_start(app_config, value):
+    with pytest.raises(ConfigError, match="DISTRO_PROXY_BUFFER_KIB must be a whole number"):
+        create_app(dict(app_config, PROXY_BUFFER_KIB=value))

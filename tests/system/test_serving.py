@@ -1,6 +1,7 @@
 """The shipped gunicorn configuration keeps the service answering while many customers
 download over slow lines, drops clients that stop reading or dribble their headers, and
-lets downloads in flight finish on shutdown.
+lets downloads in flight finish on shutdown: from the local store (sendfile) and from S3
+in proxy mode (spliced from the store's socket to the client's).
 
 Behaviour only; bench/slow.py measures how far it holds (1,000 downloads at 256 KiB/s).
 """
@@ -13,6 +14,7 @@ import signal
 import socket
 import time
 
+import psutil
 import pytest
 import requests
 
@@ -20,6 +22,14 @@ from tests.conftest import Gunicorn, grant_license, publish_file
 
 SIZE = 16 * 1024 * 1024  # more than the kernel buffers of a connection take in
 SLOW = 60  # more than the 20 request slots the gthread configuration had
+
+
+@pytest.fixture
+def app_config(app_config, request):
+    """The local store, or each store in turn for tests that take `backend`."""
+    if "backend" in request.fixturenames:
+        return dict(app_config, STORAGE_URL=request.getfixturevalue("storage_url"))
+    return app_config
 
 
 @pytest.fixture
@@ -76,16 +86,31 @@ def test_the_api_and_login_answer_while_more_slow_downloads_are_open_than_slots(
         server.stop()
 
 
-def test_a_client_that_stops_reading_is_dropped_after_the_idle_time(app_config, world, installer):
+def open_pipes(server: Gunicorn) -> int:
+    workers = psutil.Process(server.process.pid).children()
+    return sum(
+        os.readlink(f"/proc/{worker.pid}/fd/{fd}").startswith("pipe:")
+        for worker in workers
+        for fd in os.listdir(f"/proc/{worker.pid}/fd")
+    )
+
+
+def test_a_client_that_stops_reading_is_dropped_after_the_idle_time(
+    backend, app_config, world, installer
+):
     package_id, _ = installer
     server = Gunicorn(app_config, workers=1, DISTRO_DOWNLOAD_IDLE_SECONDS="2")
     try:
+        pipes_before = open_pipes(server)
         sock, _ = open_download(server, package_id, world.headers["installer@acme"])
+        if backend == "s3":  # the bytes go from the store's socket through a pipe
+            assert open_pipes(server) == pipes_before + 2
         time.sleep(4)  # takes nothing for longer than the idle time
         sock.settimeout(10)
         received = read_to_end(sock)  # what the kernel held, then the server's close
         assert len(received) < SIZE
         sock.close()
+        assert open_pipes(server) == pipes_before  # and the relay's pipe is closed
     finally:
         server.stop()
 
@@ -133,7 +158,7 @@ def test_shutdown_lets_a_download_in_flight_finish(app_config, world, installer)
         server.stop()
 
 
-def test_ranges_sent_with_sendfile_stop_at_their_end(app_config, world, installer):
+def test_ranges_stop_at_their_end(backend, app_config, world, installer):
     package_id, payload = installer
     server = Gunicorn(app_config, workers=1)
     url = f"{server.url}/api/v1/packages/{package_id}/download"
