@@ -196,22 +196,17 @@ def relays_by_splice(request: Request) -> bool:
     )
 
 
-class _CooperativeSendfile:
-    """The span sent with os.sendfile() on gevent's worker, waiting for the socket the way
-    gevent does (gevent's own socket.sendfile reads the file 8 KiB at a time into Python
-    and sends it: a fifth slower for a fast client, measured in bench/transfer.py).
+class _WritesItself:
+    """A body that writes itself to the client's socket under gunicorn.
 
     The first item is empty, which makes gunicorn send the headers; the next call sends
-    the whole span straight to the socket and ends the body. gunicorn then counts no body
-    bytes for its access log, but the response is exactly Content-Length long.
+    the whole body straight to the socket (`_send`) and ends it. gunicorn then counts no
+    body bytes for its access log, but the response is exactly Content-Length long.
     """
 
-    def __init__(self, handle, sock, start: int, length: int):
-        self._handle, self._sock = handle, sock
-        self._offset, self._left = start, length
-        self._headers_out = False
+    _headers_out = False
 
-    def __iter__(self) -> _CooperativeSendfile:
+    def __iter__(self) -> _WritesItself:
         return self
 
     def __next__(self) -> bytes:
@@ -220,6 +215,19 @@ class _CooperativeSendfile:
             return b""
         self._send()
         raise StopIteration
+
+    def _send(self) -> None:
+        raise NotImplementedError
+
+
+class _CooperativeSendfile(_WritesItself):
+    """The span sent with os.sendfile() on gevent's worker, waiting for the socket the way
+    gevent does (gevent's own socket.sendfile reads the file 8 KiB at a time into Python
+    and sends it: a fifth slower for a fast client, measured in bench/transfer.py)."""
+
+    def __init__(self, handle, sock, start: int, length: int):
+        self._handle, self._sock = handle, sock
+        self._offset, self._left = start, length
 
     def _send(self) -> None:
         from gevent.socket import wait_write
@@ -242,27 +250,15 @@ class _CooperativeSendfile:
         self._handle.close()
 
 
-class _SplicedBody:
-    """A store's open answer spliced to the client's socket (distro.storage.splice).
-
-    Like _CooperativeSendfile: an empty first item makes gunicorn send the headers,
-    the next call relays the whole body and ends it.
-    """
+class _SplicedBody(_WritesItself):
+    """A store's open answer spliced to the client's socket (distro.storage.splice)."""
 
     def __init__(self, opened: OpenBody, sock, idle_seconds: float | None, on_close=None):
         self._opened, self._sock, self._idle = opened, sock, idle_seconds
         self._on_close = on_close
-        self._headers_out = False
 
-    def __iter__(self) -> _SplicedBody:
-        return self
-
-    def __next__(self) -> bytes:
-        if not self._headers_out:
-            self._headers_out = True
-            return b""
+    def _send(self) -> None:
         splice.relay(self._opened, self._sock, self._idle)
-        raise StopIteration
 
     def close(self) -> None:
         on_close, self._on_close = self._on_close, None
