@@ -33,12 +33,6 @@ log = logging.getLogger(__name__)
 # slow download keeps its pipe full, so it stays at Linux's default of 64 KiB: 64 MiB
 # for 1,000 downloads. 1 MiB pipes were no faster for a fast client (bench/transfer.py).
 PIPE_BYTES = 64 * 1024
-# The store's socket may buffer only this much in the kernel. Left to autotuning it
-# grows to net.ipv4.tcp_rmem's maximum (6-32 MiB) for every download whose client is
-# slower than the store, and 1,000 of them put the whole machine's TCP under memory
-# pressure: dropped segments and retransmission stalls of many seconds (bench/slow.py;
-# `nstat` showed TCPMemoryPressures and TCPRcvQDrop). 1 MiB still covers a fast client.
-RECEIVE_BUFFER = 1024 * 1024
 ATTEMPTS = 3
 HEAD_LIMIT = 64 * 1024  # response headers larger than this are not an S3 server's
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)", re.ASCII)
@@ -192,11 +186,13 @@ def relay(body: OpenBody, client: socket.socket, idle_seconds: float | None) -> 
 
     Reading from the store and writing to the client overlap, the pipe between them
     being the read-ahead. The client is dropped (TimeoutError) when it takes nothing
-    for `idle_seconds`; a store that sends nothing for its read timeout, or closes
-    early, ends the download short and is logged, as the copying relay does.
+    for `idle_seconds` (0 or None: never); a store that sends nothing for its read
+    timeout, or closes early, ends the download short and is logged, as the copying
+    relay does.
     """
     from gevent.select import select
 
+    idle_seconds = idle_seconds or None  # 0 never drops
     client.settimeout(idle_seconds)
     client.sendall(body.head)
     to_read = body.length - len(body.head)

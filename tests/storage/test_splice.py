@@ -188,3 +188,14 @@ def test_a_client_that_takes_nothing_is_dropped_after_the_idle_time(s3_object):
     finally:
         body.close()
         client.finish()
+
+
+def test_an_idle_time_of_zero_never_drops(s3_object):
+    url, data = s3_object
+    body = splice.get_range(url, "blobs/object", 0, len(data), **TIMEOUTS)
+    client = Client()
+    try:
+        splice.relay(body, client.server_side, idle_seconds=0)
+    finally:
+        body.close()
+    assert client.finish() == data
