@@ -30,7 +30,7 @@ from distro.installations.models import (
 from distro.licenses.models import License
 from distro.patches.entitlement import product_for
 from distro.patches.models import Package, Product
-from distro.patches.products import product_by_code
+from distro.patches.products import product_by_code, require_published
 
 MAX_ERROR = 4000
 
@@ -190,17 +190,7 @@ def approve_ring(
         version = parse_version(version, "version")
     except ValidationError as exc:
         raise _unprocessable(exc) from None
-    published = session.scalars(
-        select(Package.id).where(
-            Package.product_id == product.id, Package.version_key == version_key(version)
-        )
-    ).first()
-    if published is None:
-        raise RuleViolation(
-            f"{product.code} {version} has never been published",
-            code="unknown_version",
-            field="version",
-        )
+    require_published(session, product, version, field="version")
     due: date | None = parse_date(deadline, "deadline") if deadline not in (None, "") else None
     approval = session.get(RingApproval, (actor.org_id, ring, product.id))
     if approval is None:

@@ -19,7 +19,7 @@ from distro.core.clock import rfc3339, today, utcnow
 from distro.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
 from distro.core.ids import is_id
 from distro.core.parsers import parse_text, parse_version
-from distro.core.versions import version_key, version_tuple
+from distro.core.versions import version_tuple
 from distro.licenses.models import REQUEST_STATUSES, License, LicenseRequest
 from distro.licenses.rules import is_active
 from distro.licenses.services import (
@@ -30,7 +30,7 @@ from distro.licenses.services import (
     validate_user_count,
 )
 from distro.mail import notices
-from distro.patches.models import Package
+from distro.patches.products import require_published
 from distro.signing.signer import Signer
 
 MAX_TEXT = 2000
@@ -73,15 +73,7 @@ def _check_upgradable(session: Session, source: License, target: str) -> None:
         raise RuleViolation(
             f"{target} is not newer than the licensed {source.version}", code="not_newer_version"
         )
-    published = session.scalars(
-        select(Package.id).where(
-            Package.product_id == source.product_id, Package.version_key == version_key(target)
-        )
-    ).first()
-    if published is None:
-        raise RuleViolation(
-            f"{source.product.code} {target} has never been published", code="unknown_version"
-        )
+    require_published(session, source.product, target)
 
 
 def submit_request(

@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 from distro import audit
 from distro.accounts.actor import Actor
 from distro.accounts.services import lookup_code, validate_code, validate_name
-from distro.core.errors import Conflict, Forbidden, NotFound, ValidationError
-from distro.patches.models import Product
+from distro.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
+from distro.core.versions import version_key
+from distro.patches.models import Package, Product
 
 
 def product_by_code(session: Session, code: object) -> Product | None:
@@ -27,6 +28,24 @@ def find_product(session: Session, code: object) -> Product:
     if product is None:
         raise NotFound(f"no product with code {code!r}")
     return product
+
+
+def require_published(
+    session: Session, product: Product, version: str, field: str | None = None
+) -> None:
+    """Refuse (422 unknown_version) a version of `product` that was never published:
+    an upgrade or a ring approval must name something customers can install."""
+    published = session.scalars(
+        select(Package.id).where(
+            Package.product_id == product.id, Package.version_key == version_key(version)
+        )
+    ).first()
+    if published is None:
+        raise RuleViolation(
+            f"{product.code} {version} has never been published",
+            code="unknown_version",
+            field=field,
+        )
 
 
 def create_product(session: Session, actor: Actor, code: str, name: str) -> Product:
