@@ -25,7 +25,7 @@ def storage_from_config(config: dict) -> ObjectStorage:
             prefix=url.path.strip("/"),
             endpoint_url=config.get("S3_ENDPOINT_URL"),
             region=config.get("S3_REGION"),
-            receive_buffer=config.get("PROXY_BUFFER_KIB", 256) * 1024,
+            receive_buffer=config["PROXY_BUFFER_KIB"] * 1024,
         )
     raise ValueError(f"DISTRO_STORAGE_URL must start with file:// or s3://, not {url.scheme!r}")
 
