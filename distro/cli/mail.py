@@ -5,7 +5,7 @@ and invitation mail is shown: the operator can read the database anyway)."""
 from __future__ import annotations
 
 import signal
-import threading
+import time
 
 import click
 from flask import current_app
@@ -21,6 +21,38 @@ from distro.mail import outbox, worker
 from distro.mail.models import STATUSES, OutboxMessage
 
 mail_group = AppGroup("mail", help="The mail outbox.")
+
+
+class StopSignal:
+    """Set by the given signals, waited on like a threading.Event, but without a lock.
+
+    A handler that calls Event.set() takes the event's lock, and a signal that lands
+    while the main thread holds that same lock inside Event.wait() deadlocks the process:
+    seen once, `distro worker` asleep in a futex forever after serve.sh's SIGTERM. Here
+    the handler only sets a flag, and waiting sleeps in steps of at most 0.2 s.
+    """
+
+    STEP = 0.2
+
+    def __init__(self, *signals: signal.Signals):
+        self._set = False
+        for sig in signals:
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, *_) -> None:
+        self._set = True
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self._set and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, self.STEP))
+        return self._set
 
 
 @click.command("worker")
@@ -39,9 +71,7 @@ def worker_command(once: bool):
             f"retrying {done.retrying}, failed {done.failed}"
         )
         return
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = StopSignal(signal.SIGTERM, signal.SIGINT)
     click.echo(f"mail worker running (every {app.config['MAIL_POLL_SECONDS']} s)", err=True)
     worker.run_forever(app, stop)
     click.echo("mail worker stopped", err=True)

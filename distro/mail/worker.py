@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -19,6 +20,14 @@ from distro.core.config import smtp_settings
 from distro.core.metrics import MAIL_ATTEMPTS
 from distro.mail import notices, outbox, smtp
 from distro.mail.models import OutboxMessage
+
+
+class Stop(Protocol):
+    """What tells the worker to stop: a threading.Event, or the CLI's StopSignal."""
+
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float) -> bool: ...
+
 
 log = logging.getLogger("distro.mail")
 
@@ -42,7 +51,7 @@ class Round:
             setattr(self, outcome, getattr(self, outcome) + 1)
 
 
-def run_once(app: Flask, stop: threading.Event | None = None) -> Round:
+def run_once(app: Flask, stop: Stop | None = None) -> Round:
     """Queue the notices that are due, then send every message that is due (or until
     `stop` is set: a stopping worker finishes the message in hand, not the queue)."""
     result = Round()
@@ -58,7 +67,7 @@ def run_once(app: Flask, stop: threading.Event | None = None) -> Round:
     return result
 
 
-def _send_due(app: Flask, session: Session, result: Round, stop: threading.Event) -> None:
+def _send_due(app: Flask, session: Session, result: Round, stop: Stop) -> None:
     settings = smtp_settings(app.config["SMTP_URL"])
     sender, max_attempts = app.config["MAIL_FROM"], int(app.config["MAIL_MAX_ATTEMPTS"])
     while not stop.is_set():
@@ -88,7 +97,7 @@ def _send_due(app: Flask, session: Session, result: Round, stop: threading.Event
             result.count(message.status)
 
 
-def run_forever(app: Flask, stop: threading.Event) -> None:
+def run_forever(app: Flask, stop: Stop) -> None:
     """Pass after pass until `stop` is set (SIGTERM/SIGINT in the CLI); a database or
     other error is logged and the next pass tries again."""
     poll = float(app.config["MAIL_POLL_SECONDS"])

@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
+from distro.cli.mail import StopSignal
 from tests.conftest import ROOT, body_of
 
 
@@ -45,3 +47,14 @@ def test_the_worker_process_sends_queued_mail_and_stops_on_sigterm(
         _out, err = worker.communicate(timeout=30)
     assert worker.returncode == 0, err
     assert "mail worker stopped" in err
+
+
+def test_the_stop_signal_ends_a_wait_at_once_and_takes_no_lock():
+    stop = StopSignal(signal.SIGUSR1)
+    try:
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        started = time.monotonic()
+        assert stop.wait(30) is True and stop.is_set()
+        assert time.monotonic() - started < 5  # woke by the signal, not the timeout
+    finally:
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
