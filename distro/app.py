@@ -22,7 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     check_config(app.config)
-    app.config["MAX_CONTENT_LENGTH"] = None  # uploads are limited while streaming instead
+    limit_bodies(app)
     register_logging(app)
     register_proxy(app)
     register_extensions(app)
@@ -30,6 +30,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def limit_bodies(app: Flask) -> None:
+    """Werkzeug refuses a declared body over `DISTRO_MAX_BODY_BYTES` (413) and stops
+    reading a chunked one just past it (`distro.api.inputs.read_small_body` then refuses
+    it), before a form or JSON parser holds it. Package uploads raise their own limit."""
+    limit = app.config["MAX_BODY_BYTES"]
+    app.config["MAX_CONTENT_LENGTH"] = limit + 1
+    app.config["MAX_FORM_MEMORY_SIZE"] = limit
 
 
 def register_logging(app: Flask) -> None:
@@ -57,11 +66,12 @@ def register_extensions(app: Flask) -> None:
     from distro.ops import metrics
     from distro.signing import keys
     from distro.storage import factory
-    from distro.web import headers, i18n
+    from distro.web import filters, headers, i18n
 
     inputs.init_app(app)
     passwords.init_app(app)
     headers.init_app(app)
+    filters.init_app(app)
     i18n.init_app(app)
     db.init_app(app)
     factory.init_app(app)

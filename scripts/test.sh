@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up and run every test: once on SQLite, once on a throwaway PostgreSQL cluster,
+# Set up and run every test: on SQLite and on a throwaway PostgreSQL cluster, side by side,
 # each against the local store and a real S3 server on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,14 +29,34 @@ if ! command -v redis-server >/dev/null; then
   fi
 fi
 
-echo "== test suite on SQLite =="
-start=$SECONDS
-pytest "$@"
-echo "SQLite run: $((SECONDS - start)) s"
-
-echo "== test suite on PostgreSQL =="
 source scripts/postgres.sh
-trap pg_stop EXIT
-start=$SECONDS
-pytest "$@"
-echo "PostgreSQL run: $((SECONDS - start)) s"
+logs="$(mktemp -d /tmp/distro-tests.XXXXXX)"
+trap 'pg_stop; rm -rf "$logs"' EXIT
+
+# The two passes run at the same time (the suite waits on sockets and subprocesses much of
+# the time, so two passes on two cores take little longer than one); each writes its own
+# log, shown when both have ended. The cache plugin is off: the passes share the checkout.
+run_pass() {
+  local name="$1" started=$SECONDS status=0
+  shift
+  env "$@" pytest -p no:cacheprovider "${pytest_args[@]}" >"$logs/$name.log" 2>&1 || status=$?
+  echo "$name run: $((SECONDS - started)) s, exit $status" >>"$logs/$name.log"
+  return "$status"
+}
+pytest_args=("$@")
+run_pass sqlite DISTRO_TEST_DATABASE_URL= &
+sqlite_pid=$!
+run_pass postgresql DISTRO_TEST_DATABASE_URL="$DISTRO_TEST_DATABASE_URL" &
+postgres_pid=$!
+sqlite_status=0 postgres_status=0
+wait "$sqlite_pid" || sqlite_status=$?
+wait "$postgres_pid" || postgres_status=$?
+
+echo "== test suite on SQLite =="
+cat "$logs/sqlite.log"
+echo "== test suite on PostgreSQL =="
+cat "$logs/postgresql.log"
+if [ "$sqlite_status" != 0 ] || [ "$postgres_status" != 0 ]; then
+  echo "FAILED: SQLite exit $sqlite_status, PostgreSQL exit $postgres_status" >&2
+  exit 1
+fi

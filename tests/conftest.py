@@ -9,6 +9,7 @@ fresh database there.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -502,6 +503,25 @@ def mailbox():
     box.start()
     yield box
     box.stop()
+
+
+def csrf_token(client, path="/login") -> str:
+    """The CSRF token of the page at `path`, as a browser's form would send it."""
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def login(client, email, password=PASSWORD):
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+    )
+
+
+def switch_language(client, code: str, next_path: str = "/login"):
+    """The header's language switch: a POST with the page's CSRF token."""
+    return client.post(
+        f"/lang/{code}", data={"next": next_path, "csrf_token": csrf_token(client, next_path)}
+    )
 
 
 def run_worker(runner) -> str:

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import Flask, current_app, g, request
-from flask_login import LoginManager, current_user
+from flask import session as cookie
+from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
 from limits import parse as parse_limit
 from wtforms import ValidationError as WTFormsValidationError
 
 from distro import audit
-from distro.accounts import tokens
+from distro.accounts import sessions, tokens
 from distro.accounts.actor import Actor
 from distro.accounts.models import User
 from distro.core.db import get_session
@@ -32,28 +33,78 @@ csrf = CSRFProtect()
 log = logging.getLogger("distro")
 
 
+API_PREFIX = "/api/"
+SESSION_KEY = "sid"  # the cookie's name for the server-side session
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "strong"
+    app.before_request(refuse_tokens_on_pages)  # before the CSRF check reads a form
     csrf.init_app(app)
+
+
+def not_a_page(view: Callable) -> Callable:
+    """Mark a view outside /api/ that is no page (health checks, the metrics endpoint,
+    which checks a bearer token of its own): `refuse_tokens_on_pages` lets it through."""
+    view.not_a_page = True  # type: ignore[attr-defined]
+    return view
+
+
+def refuse_tokens_on_pages() -> None:
+    """Pages are for people in a session: a bearer token on a page route is 401, so an
+    installer's token can never read the organisation's people, tokens or licenses
+    through the web pages (review finding 2). Tokens work under /api/ only."""
+    if request.path.startswith(API_PREFIX):
+        return
+    if not request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.endpoint == "static" or getattr(view, "not_a_page", False):
+        return
+    raise Unauthenticated(
+        "API tokens work only under /api/; pages need a signed-in session", code="token_on_page"
+    )
 
 
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    """`id.epoch` (see `User.get_id`): a session from before a password reset, or of a
-    disabled account, is nobody."""
+    """`id.epoch` (see `User.get_id`) of a live server-side session (`sessions`): a
+    session from before a password reset, one that was logged out or has expired, or
+    one of a disabled account, is nobody."""
     user_id, _, epoch = session_id.partition(".")
     user = get_session().get(User, user_id) if is_id(user_id) else None
     if user is None or user.disabled or str(user.session_epoch) != epoch:
         return None
+    if sessions.live_session(get_session(), cookie.get(SESSION_KEY), user.id) is None:
+        return None
     return user
+
+
+def sign_in(user: User) -> None:
+    """Start a server-side session for `user` and put it in the cookie; the caller
+    commits."""
+    row = sessions.start_session(
+        get_session(), user, request.remote_addr, request.headers.get("User-Agent")
+    )
+    cookie.clear()  # nothing of the session before the login carries over
+    cookie[SESSION_KEY] = row.id
+    login_user(user)
+
+
+def sign_out() -> None:
+    """End the server-side session (a saved copy of the cookie is then worthless) and
+    forget it in the browser; the caller commits."""
+    sessions.end_session(get_session(), cookie.get(SESSION_KEY))
+    logout_user()
+    cookie.pop(SESSION_KEY, None)
 
 
 @login_manager.request_loader
 def _load_user_from_token(req) -> User | None:
     header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    if not header.startswith("Bearer ") or not req.path.startswith(API_PREFIX):
         return None
     token = tokens.authenticate(get_session(), header[len("Bearer ") :].strip())
     if token is None:

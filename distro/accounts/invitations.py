@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from distro import audit
+from distro.accounts import throttle
 from distro.accounts.actor import Actor
 from distro.accounts.links import digest, new_link_token
 from distro.accounts.models import CUSTOMER_ROLES, ROLES, Invitation, Organisation, User
@@ -26,6 +27,20 @@ from distro.web.i18n import LANGUAGES
 
 LIFETIME = timedelta(days=7)
 DEAD_LINK = "this invitation is used, revoked, expired or unknown"
+# Mail to outside addresses is limited (review finding 7): three resends of one
+# invitation a day, thirty invitation mails an hour for one organisation.
+RESENDS = throttle.Policy(
+    "invitation-resend",
+    free=3,
+    window=timedelta(days=1),
+    message="this invitation was sent again three times today; try tomorrow, or revoke it",
+)
+ORG_SENDS = throttle.Policy(
+    "invitation-org",
+    free=30,
+    window=timedelta(hours=1),
+    message="thirty invitations went out for your organisation this hour; wait and try again",
+)
 
 
 def status_of(invitation: Invitation) -> str:
@@ -72,20 +87,8 @@ def invite(
     address = parse_email(email)
     role = role if isinstance(role, str) else ""
     target = _target_org(session, actor, role, org)
-    if user_by_email(session, address) is not None:
-        raise Conflict(f"{address} already has an account", code="duplicate")
-    open_ones = session.scalars(
-        select(Invitation).where(
-            Invitation.email == address,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > utcnow(),
-        )
-    ).first()
-    if open_ones is not None:
-        raise Conflict(
-            f"{address} is already invited; resend or revoke that invitation", code="duplicate"
-        )
+    _refuse_what_the_inviter_may_know(session, actor, address, target)
+    _count_send(session, actor, target)
     token, token_hash = new_link_token()
     invitation = Invitation(
         email=address,
@@ -110,6 +113,45 @@ def invite(
         role=role,
     )
     return invitation
+
+
+def _refuse_what_the_inviter_may_know(
+    session: Session, actor: Actor, address: str, target: Organisation | None
+) -> None:
+    """Refuse a duplicate only where the inviter could see it anyway: someone of its own
+    organisation, or an open invitation of its own organisation (admins see everyone).
+
+    Of other organisations an invitation tells nothing (review finding 5): an address
+    that has an account elsewhere gets an invitation as any other, which cannot be
+    accepted (the invitee is told why), and two organisations may invite the same
+    address; accepting one voids the others."""
+    existing = user_by_email(session, address)
+    if existing is not None and (actor.role == "admin" or existing.org_id == actor.org_id):
+        raise Conflict(f"{address} already has an account", code="duplicate")
+    same_org = Invitation.org_id.is_(None) if target is None else Invitation.org_id == target.id
+    open_one = session.scalars(
+        select(Invitation.id).where(
+            Invitation.email == address,
+            same_org,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+    ).first()
+    if open_one is not None:
+        raise Conflict(
+            f"{address} is already invited; resend or revoke that invitation", code="duplicate"
+        )
+
+
+def _count_send(session: Session, actor: Actor, org: Organisation | None) -> None:
+    """At most `ORG_SENDS_PER_HOUR` invitation mails an hour for one organisation (the
+    staff's together), counted for every process; the operator's CLI is not counted."""
+    if actor.user is None:
+        return
+    key = org.id if org is not None else "staff"
+    throttle.check(session, ORG_SENDS, key)
+    throttle.hit(session, ORG_SENDS, key)
 
 
 def visible_invitations(actor: Actor):
@@ -138,6 +180,9 @@ def resend(session: Session, actor: Actor, invitation_id: str) -> Invitation:
     invitation = invitation_for(session, actor, invitation_id)
     if status_of(invitation) in ("accepted", "revoked"):
         raise Conflict(f"the invitation is {status_of(invitation)}", code="invalid_state")
+    throttle.check(session, RESENDS, invitation.id)
+    throttle.hit(session, RESENDS, invitation.id)
+    _count_send(session, actor, invitation.org)
     token, invitation.token_hash = new_link_token()
     invitation.expires_at = utcnow() + LIFETIME
     notices.invitation(session, invitation, token)
@@ -179,12 +224,20 @@ def open_invitation(session: Session, token: object) -> Invitation:
         ).first()
     if invitation is None or status_of(invitation) != "pending":
         raise Gone(DEAD_LINK, code="token_invalid")
+    if invitation.inviter is not None and invitation.inviter.disabled:
+        raise Gone(DEAD_LINK, code="token_invalid")  # review finding 6
     return invitation
 
 
 def accept(session: Session, token: object, password: object, ip: str | None = None) -> User:
     """Create the account with the chosen password; the link is then used up."""
     invitation = open_invitation(session, token)
+    if user_by_email(session, invitation.email) is not None:
+        raise Conflict(
+            f"{invitation.email} has an account already: log in with it, or ask who invited "
+            "you to invite another address (one address belongs to one organisation)",
+            code="account_exists",
+        )
     claimed = session.execute(
         update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
@@ -202,6 +255,7 @@ def accept(session: Session, token: object, password: object, ip: str | None = N
         update(Invitation).where(Invitation.id == invitation.id).values(user_id=user.id),
         execution_options={"synchronize_session": False},
     )
+    _void_the_others(session, invitation)
     audit.record(
         session,
         Actor(user=user, ip=ip),
@@ -211,6 +265,37 @@ def accept(session: Session, token: object, password: object, ip: str | None = N
         org_id=invitation.org_id,
     )
     return user
+
+
+def _void_the_others(session: Session, accepted: Invitation) -> None:
+    """Other organisations' open invitations of the same address can never be accepted
+    now (one address, one account): they end as revoked."""
+    session.execute(
+        update(Invitation)
+        .where(
+            Invitation.email == accepted.email,
+            Invitation.id != accepted.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def void_invitations_by(session: Session, inviter: User) -> int:
+    """A disabled person's open invitations end with them (review finding 6)."""
+    result = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.invited_by == inviter.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount or 0
 
 
 def invitation_json(invitation: Invitation) -> dict:

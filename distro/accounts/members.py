@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from distro import audit
 from distro.accounts.actor import Actor
+from distro.accounts.invitations import void_invitations_by
 from distro.accounts.models import User
 from distro.core.errors import Forbidden, NotFound, ValidationError
 from distro.core.ids import is_id
@@ -36,6 +37,8 @@ def set_disabled(session: Session, actor: Actor, user_id: str, disabled: bool) -
         raise Forbidden("you cannot disable your own account")
     if user.disabled != disabled:
         user.disabled = disabled
+        if disabled:
+            void_invitations_by(session, user)
         audit.record(
             session,
             actor,

@@ -109,6 +109,34 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
+class LoginSession(Base):
+    """A signed-in browser. The session cookie names it; logging out, a password reset
+    or a disabled account ends it here, on the server, so a copy of the cookie taken
+    before is worth nothing afterwards."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class AttemptThrottle(Base):
+    """Failed attempts (or requests) counted per key across every process and host that
+    shares the database: an account's logins, an address's logins or resets. The key is
+    a SHA-256, so the table holds no e-mail address or IP in the clear."""
+
+    __tablename__ = "attempt_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+
 class PasswordReset(Base):
     """A mailed, single-use password reset link; only the SHA-256 of its token is kept."""
 

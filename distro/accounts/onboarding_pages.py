@@ -42,7 +42,7 @@ def ask():
     if form.validate_on_submit():
         session = get_session()
         try:
-            resets.request_reset(session, form.email.data, ip=request.remote_addr)
+            resets.request_reset(session, form.email.data, request.remote_addr, _limit())
             session.commit()
             sent = True
         except DistroError as exc:

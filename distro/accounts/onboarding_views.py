@@ -30,7 +30,7 @@ def _reset_limit() -> str:
 def ask_for_reset():
     body = json_body()
     session = get_session()
-    resets.request_reset(session, body.get("email"), ip=request.remote_addr)
+    resets.request_reset(session, body.get("email"), request.remote_addr, _reset_limit())
     session.commit()
     return jsonify({"status": "accepted"}), 202
 

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required, login_user, logout_user
+from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from distro import audit
 from distro.accounts import members, tokens
-from distro.accounts import services as accounts
-from distro.accounts.actor import Actor
+from distro.accounts.auth import sign_in, sign_out
+from distro.accounts.logins import check_login
 from distro.accounts.models import ApiToken
-from distro.accounts.passwords import password_matches
+from distro.api.inputs import no_store
 from distro.core.db import get_session
 from distro.core.errors import DistroError
 from distro.core.limits import limiter
@@ -42,6 +50,13 @@ class TokenForm(FlaskForm):
     installer = BooleanField(_l("Installer token (download only)"), default=True)
 
 
+_LOGIN_ERRORS = {
+    "wrong_password": _l("Wrong e-mail or password."),
+    "account_disabled": _l("This account is disabled. Ask your administrator."),
+    "too_many_attempts": _l("Too many failed attempts. Wait a while and try again."),
+}
+
+
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
@@ -53,52 +68,35 @@ def _login_limit() -> str:
     error_message="Too many login attempts; wait a minute and try again.",
 )
 def login():
-    form = LoginForm()
+    form, status, wait = LoginForm(), 200, None
     if form.validate_on_submit():
         session = get_session()
-        email = form.email.data.strip().lower()
-        user = accounts.user_by_email(session, form.email.data)
-        ok = password_matches(user.password_hash if user else None, form.password.data)
-        if ok and user.disabled:
-            audit.record(
-                session,
-                Actor(user=user, ip=request.remote_addr),
-                "login.refused",
-                target_type="user",
-                target_id=user.id,
-                reason="disabled",
+        try:
+            user = check_login(
+                session, form.email.data, form.password.data, request.remote_addr, _login_limit()
             )
-            form.email.errors.append(_("This account is disabled. Ask your administrator."))
-        elif ok:
-            login_user(user)
+        except DistroError as exc:
+            session.commit()  # the failure's audit row and throttle counts
+            form.password.errors.append(_LOGIN_ERRORS.get(exc.code, exc.message))
+            status, wait = exc.status, getattr(exc, "retry_after", None)
+        else:
+            sign_in(user)
             members.remember_last_language(user, str(get_locale()))
-            audit.record(
-                session,
-                Actor(user=user, ip=request.remote_addr),
-                "login.success",
-                target_type="user",
-                target_id=user.id,
-                org_id=user.org_id,
-            )
             session.commit()
             return redirect(url_for("web.index"))
-        else:
-            audit.record(
-                session,
-                Actor(user=None, ip=request.remote_addr),
-                "login.failure",
-                email=email[:254].replace("\x00", ""),
-            )
-            form.password.errors.append(_("Wrong e-mail or password."))
-        session.commit()
-    status = 400 if request.method == "POST" else 200
-    return render_template("login.html", form=form), status
+    elif request.method == "POST":
+        status = 400
+    response = make_response(render_template("login.html", form=form), status)
+    if wait:
+        response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    sign_out()
+    get_session().commit()
     flash(_("You are logged out."))
     return redirect(url_for("accounts.login"))
 
@@ -123,7 +121,8 @@ def tokens_page(actor):
         except DistroError as exc:
             show_error(form, exc)
     rows = session.scalars(tokens.visible_tokens(actor).order_by(ApiToken.created_at.desc())).all()
-    return render_template("tokens.html", form=form, rows=rows, secret=secret, button=ButtonForm())
+    page = render_template("tokens.html", form=form, rows=rows, secret=secret, button=ButtonForm())
+    return no_store(make_response(page))
 
 
 @bp.post("/tokens/<token_id>/revoke")

@@ -1,8 +1,9 @@
 """Password reset by mailed link: asked for by e-mail address, single use, one hour.
 
-Asking always looks the same from outside (the API answers 202 whatever the address), so
-nobody learns which addresses have accounts; at most `PER_USER_PER_HOUR` mails go to one
-account per hour, so the form cannot be used to flood someone's mailbox.
+Asking always looks the same from outside (the API answers 202 whatever the address, in
+the same time: the worker decides whether a link goes out), so nobody learns which
+addresses have accounts; at most `PER_USER_PER_HOUR` mails go to one account per hour, so
+the form cannot be used to flood someone's mailbox.
 """
 
 from __future__ import annotations
@@ -13,32 +14,57 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from distro import audit
+from distro.accounts import throttle
 from distro.accounts.actor import Actor
 from distro.accounts.links import digest, new_link_token
 from distro.accounts.models import PasswordReset, User
 from distro.accounts.passwords import hash_password
 from distro.accounts.services import user_by_email
+from distro.accounts.sessions import end_all_sessions
 from distro.core.clock import utcnow
 from distro.core.errors import Gone
+from distro.core.events import record_event
 from distro.core.parsers import parse_email
-from distro.mail import notices
 
 LIFETIME = timedelta(hours=1)
 PER_USER_PER_HOUR = 3
 DEAD_LINK = "this reset link is used, expired or unknown; ask for a new one"
+ASKED = "password_reset.asked"  # the event the worker turns into a mailed link
 
 
-def request_reset(session: Session, email: object, ip: str | None = None) -> None:
-    """Mail a reset link if `email` belongs to an enabled account; silent otherwise."""
-    parse_email(email)  # a malformed address is the caller's mistake: 400
+def address_policy(rate: str) -> throttle.Policy:
+    """Reset requests per client address, at the rate of `DISTRO_PASSWORD_RESET_RATE_LIMIT`,
+    counted for every process."""
+    return throttle.Policy.from_rate(
+        "reset-address", rate, "too many reset requests from this address; wait a minute"
+    )
+
+
+def request_reset(session: Session, email: object, ip: str | None, rate: str) -> None:
+    """Take a request for a reset link; the caller commits.
+
+    Whatever the address, this does the same work: one throttle count and one event. The
+    worker decides (`issue_reset`) whether a link goes out, so neither the answer nor its
+    timing tells anyone which addresses have accounts (review finding 11).
+    """
+    address = parse_email(email)  # a malformed address is the caller's mistake: 400
+    policy = address_policy(rate)
+    throttle.check(session, policy, ip or "-")
+    throttle.hit(session, policy, ip or "-")
+    record_event(session, ASKED, email=address, ip=ip)
+
+
+def issue_reset(session: Session, email: str, ip: str | None = None) -> tuple[User, str] | None:
+    """For the worker: a new link for `email` if it names an enabled account that has had
+    fewer than `PER_USER_PER_HOUR` links this hour; returns the user and the link's token
+    (to mail; only its hash is kept), or None. The caller commits."""
     user = user_by_email(session, email)
     if user is None or user.disabled or _recent_requests(session, user) >= PER_USER_PER_HOUR:
-        return
+        return None
     token, token_hash = new_link_token()
     session.add(
         PasswordReset(user_id=user.id, token_hash=token_hash, expires_at=utcnow() + LIFETIME)
     )
-    notices.password_reset(session, user, token)
     audit.record(
         session,
         Actor(user=user, ip=ip),
@@ -47,6 +73,7 @@ def request_reset(session: Session, email: object, ip: str | None = None) -> Non
         target_id=user.id,
         org_id=user.org_id,
     )
+    return user, token
 
 
 def _recent_requests(session: Session, user: User) -> int:
@@ -93,6 +120,7 @@ def reset_password(
         # a concurrent request used the link between our read and our write
         raise Gone(DEAD_LINK, code="token_invalid")
     user.session_epoch += 1
+    end_all_sessions(session, user)
     audit.record(
         session,
         Actor(user=user, ip=ip),

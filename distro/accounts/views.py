@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request
 from distro.accounts import tokens
 from distro.accounts.auth import api_access, csrf
 from distro.accounts.models import ApiToken
-from distro.api.inputs import json_body
+from distro.api.inputs import json_body, no_store
 from distro.core.db import get_session
 from distro.core.errors import ValidationError
 from distro.core.pagination import page_json, paginate, parse_limit
@@ -33,7 +33,7 @@ def create_token(actor):
         expires_days=body.get("expires_days", tokens.DEFAULT_DAYS),
     )
     session.commit()
-    return jsonify(tokens.token_json(token, secret)), 201
+    return no_store(jsonify(tokens.token_json(token, secret))), 201
 
 
 @bp.get("/tokens")

@@ -9,17 +9,34 @@ import logging
 import re
 import uuid
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from distro.api.inputs import body_limit_message
 from distro.core.db import release_session
-from distro.core.errors import DistroError, RangeNotSatisfiable
+from distro.core.errors import DistroError, RangeNotSatisfiable, TooManyAttempts
 from distro.core.metrics import ERRORS
 
 log = logging.getLogger("distro")
 
+
+try:  # what gunicorn raises while the app reads a broken chunked (or cut-off) body
+    from gunicorn.http.errors import NoMoreData, ParseException
+
+    _SERVER_BODY_ERRORS: tuple[type[Exception], ...] = (ParseException, NoMoreData)
+except ImportError:  # another WSGI server
+    _SERVER_BODY_ERRORS = ()
 
 # A caller's request id is echoed and logged, so only plain ASCII ones are taken over.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
@@ -42,6 +59,12 @@ def _page(status: int, message: str) -> tuple[str, int]:
     return render_template("error.html", status=status, message=message), status
 
 
+def _retry_after(response: Response, exc: DistroError) -> Response:
+    if isinstance(exc, TooManyAttempts) and exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def register(app: Flask) -> None:
     @app.before_request
     def _assign_request_id():
@@ -58,11 +81,13 @@ def register(app: Flask) -> None:
         ERRORS.labels(exc.code).inc()
         release_session()
         if not _wants_json():
-            return _page(exc.status, exc.message)
+            page = make_response(_page(exc.status, exc.message))
+            return _retry_after(page, exc)
         extra = {"field": exc.field} if exc.field else {}
         response = envelope(exc.status, exc.code, exc.message, **extra)
         if isinstance(exc, RangeNotSatisfiable):
             response.headers["Content-Range"] = f"bytes */{exc.size}"
+        _retry_after(response, exc)
         return response
 
     @app.errorhandler(CSRFError)
@@ -75,6 +100,26 @@ def register(app: Flask) -> None:
             f"CSRF check failed: {exc.description} "
             "(send the X-CSRFToken header or use a bearer token)",
         )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _body_too_large(exc: RequestEntityTooLarge):
+        ERRORS.labels("too_large").inc()
+        release_session()
+        message = body_limit_message(current_app.config["MAX_BODY_BYTES"])
+        if not _wants_json():
+            return _page(413, message)
+        return envelope(413, "too_large", message)
+
+    def _malformed_body(exc: Exception):
+        ERRORS.labels("malformed_body").inc()
+        release_session()
+        message = "the request body is malformed (bad chunked framing) or ended early"
+        if not _wants_json():
+            return _page(400, message)
+        return envelope(400, "malformed_body", message)
+
+    for server_error in _SERVER_BODY_ERRORS:
+        app.register_error_handler(server_error, _malformed_body)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -5,6 +5,9 @@ Built from one table of operations; a test checks that every /api/v1 route is in
 
 from __future__ import annotations
 
+import base64
+import json
+
 ERROR = {"$ref": "#/components/schemas/Error"}
 PAGE = {
     "type": "object",
@@ -317,11 +320,33 @@ OPERATIONS = [
 ]
 
 
+def _forged_cursor(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+# Values that were 500s once (review finding 10), offered to clients and fuzzers alike as
+# examples of what the API must refuse cleanly: schemathesis sends every one of them.
+EDGE_EXAMPLES = {
+    "since": ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "2026-11-27"],
+    "until": ["0000-01-01", "9999-12-31T23:59:59Z"],
+    "cursor": [
+        _forged_cursor([["v", 10**30], ["v", "x"]]),
+        _forged_cursor([["t", "2026-01-01T00:00:00+14:00"], ["v", "x"]]),
+    ],
+    "limit": [10**30, 0, 500],
+    "from": ["9" * 40, "9.0"],
+}
+
+
+def _parameter(name: str, kind: str, required: bool) -> dict:
+    schema: dict = {"type": kind}
+    if name in EDGE_EXAMPLES:
+        schema["examples"] = EDGE_EXAMPLES[name]
+    return {"name": name, "in": "query", "required": required, "schema": schema}
+
+
 def _operation(path, summary, status, schema, params, body, public) -> dict:
-    parameters = [
-        {"name": name, "in": "query", "required": required, "schema": {"type": kind}}
-        for name, kind, required in params
-    ]
+    parameters = [_parameter(name, kind, required) for name, kind, required in params]
     for segment in path.split("/"):
         if segment.startswith("{"):
             parameters.append(

@@ -67,7 +67,7 @@ def worker_command(once: bool):
     if once:
         done = worker.run_once(app)
         click.echo(
-            f"queued {done.queued} notices; sent {done.sent}, "
+            f"handled {done.events} events; queued {done.queued} notices; sent {done.sent}, "
             f"retrying {done.retrying}, failed {done.failed}"
         )
         return

@@ -48,6 +48,9 @@ def default_config(cwd: Path | None = None) -> dict:
         "PASSWORD_RESET_RATE_LIMIT": "5 per minute",  # per address asking
         "REPORT_RATE_LIMIT": "120 per minute",  # installation reports, per token
         "MAX_UPLOAD_BYTES": 10 * 1024**3,
+        # Every request body but a package upload: refused with 413 before it is read
+        # (a declared length) or as soon as it grows past this (a chunked one).
+        "MAX_BODY_BYTES": 1024 * 1024,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
         "BAD_TOKEN_RATE_LIMIT": "20 per minute",
@@ -79,6 +82,9 @@ def check_config(config: dict) -> None:
     buffer = config["PROXY_BUFFER_KIB"]
     if isinstance(buffer, bool) or not isinstance(buffer, int) or not 16 <= buffer <= 65536:
         raise ConfigError("DISTRO_PROXY_BUFFER_KIB must be a whole number from 16 to 65536")
+    body = config["MAX_BODY_BYTES"]
+    if isinstance(body, bool) or not isinstance(body, int) or not 4096 <= body <= 64 * 1024**2:
+        raise ConfigError("DISTRO_MAX_BODY_BYTES must be a whole number from 4096 to 67108864")
     if config["SMTP_URL"]:
         smtp_settings(config["SMTP_URL"])  # raises ConfigError naming what is wrong
     base = config["BASE_URL"]

@@ -74,8 +74,14 @@ class RangeNotSatisfiable(DistroError):
 
 
 class TooManyAttempts(DistroError):
+    """429; `retry_after` (seconds) becomes the Retry-After header when known."""
+
     code = "too_many_attempts"
     status = 429
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kw):
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
 
 
 class RuleViolation(DistroError):

@@ -28,19 +28,40 @@ def _encode(values: list) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, width: int) -> list:
+def _decode(cursor: str, key_columns: list) -> list:
+    """The key values a cursor holds, each of its column's type (a datetime, a string, an
+    integer within 64 bits), or a 400: a cursor is data from outside like any other."""
     cursor = parse_cursor(cursor)
     try:
         plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(plain, list) or len(plain) != width:
+        if not isinstance(plain, list) or len(plain) != len(key_columns):
             raise ValueError
-        if any(not isinstance(v, str | int) or "\x00" in str(v) for _, v in plain):
-            raise ValueError
-        return [datetime.fromisoformat(v) if kind == "t" else v for kind, v in plain]
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return [_key_value(item, column) for item, column in zip(plain, key_columns, strict=True)]
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ValidationError(
             "cursor is not one this server handed out", code="invalid_cursor", field="cursor"
         ) from None
+
+
+def _key_value(item: object, column) -> datetime | str | int:
+    if not isinstance(item, list) or len(item) != 2:
+        raise ValueError
+    kind, value = item
+    wanted = column.type.python_type
+    if wanted is datetime:
+        if kind != "t" or not isinstance(value, str) or len(value) > 40:
+            raise ValueError
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None:
+            raise ValueError
+        return moment
+    if kind != "v" or type(value) is not wanted:
+        raise ValueError
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError
+    if isinstance(value, str) and (len(value) > 255 or "\x00" in value):
+        raise ValueError
+    return value
 
 
 def paginate(
@@ -51,7 +72,7 @@ def paginate(
     Returns one page of entities and the cursor of the next page (None on the last).
     """
     if cursor:
-        stmt = stmt.where(tuple_(*key_columns) < tuple_(*_decode(cursor, len(key_columns))))
+        stmt = stmt.where(tuple_(*key_columns) < tuple_(*_decode(cursor, key_columns)))
     stmt = stmt.order_by(*[column.desc() for column in key_columns]).limit(limit + 1)
     rows = list(session.scalars(stmt))
     if len(rows) <= limit:

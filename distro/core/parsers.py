@@ -203,16 +203,17 @@ def parse_date(value: object, field: str) -> date:
 
 def parse_moment(value: object, field: str) -> datetime:
     """A date or an RFC 3339 time, as naive UTC (how the database stores time)."""
-    rule = "a date or RFC 3339 time"
+    rule = "a date or RFC 3339 time in the years 1 to 9999"
     text = _ascii_token(value, field, rule)
     if _MOMENT.fullmatch(text):
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+            if moment.tzinfo is not None:
+                # 9999-12-31T23:59:59-14:00 is after the last moment Python can hold
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except (ValueError, OverflowError):
             pass
         else:
-            if moment.tzinfo is not None:
-                moment = moment.astimezone(UTC).replace(tzinfo=None)
             return moment
     raise ValidationError(f"{field} must be {rule}", field=field)
 
@@ -222,6 +223,33 @@ def parse_sha256(value: object, field: str = "sha256") -> str:
     if not isinstance(value, str) or not _SHA256.fullmatch(value):
         raise ValidationError(f"{field} must be 64 hexadecimal characters", field=field)
     return value.lower()
+
+
+# A file name is a name, not a command (review finding 9): these mean something to a shell
+# even inside the double quotes a recipe might put around the name.
+SHELL_CHARACTERS = frozenset("$`\"'\\;|&<>")
+
+
+def parse_filename(value: object, field: str = "file") -> str:
+    """A plain file name in letters of any script, as published and shown in recipes: no
+    folders, no control or text-direction characters (a right-to-left override could make
+    `exe.pdf` read `fdp.exe`), no shell metacharacters or quotes, at most 255 characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("the upload needs a file name", field=field)
+    if (
+        "/" in value
+        or value in (".", "..")
+        or len(value) > 255
+        or has_forbidden_characters(value)
+        or SHELL_CHARACTERS & set(value)
+    ):
+        raise ValidationError(
+            "the file name must be a plain name of at most 255 characters, without folders, "
+            "control or text-direction characters, quotes or any of $ ` \\ ; | & < >",
+            code="invalid_filename",
+            field=field,
+        )
+    return value
 
 
 def has_forbidden_characters(text: str, *, multiline: bool = False) -> bool:

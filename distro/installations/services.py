@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from distro import audit
 from distro.accounts.actor import Actor
+from distro.accounts.models import org_account_managers
 from distro.core.clock import rfc3339, utcnow
 from distro.core.errors import DistroError, Forbidden, NotFound, RuleViolation, ValidationError
 from distro.core.ids import is_id
 from distro.core.parsers import parse_code, parse_date, parse_name, parse_text, parse_version
-from distro.core.versions import version_key
+from distro.core.versions import line_key, version_key
 from distro.installations.models import (
     DEFAULT_RING,
     EVENTS,
@@ -46,7 +47,7 @@ def report(session: Session, actor: Actor, body: dict) -> Installation:
     if actor.org_id is None or not (actor.is_installer or actor.role == "customer_admin"):
         raise Forbidden("only installer tokens and customer admins report installations")
     name = parse_name(body.get("installation"), "installation")
-    product = _licensed_product(session, actor.org_id, body.get("product"))
+    product, line = _licensed_product(session, actor.org_id, body.get("product"))
     if product is None:
         raise RuleViolation(
             f"no product {body.get('product')!r}", code="unknown_product", field="product"
@@ -58,7 +59,7 @@ def report(session: Session, actor: Actor, body: dict) -> Installation:
     event = body.get("event")
     if event not in EVENTS:
         raise RuleViolation(f"event must be one of {', '.join(EVENTS)}", field="event")
-    package_id = _package_of(session, product, body.get("package_id"))
+    package_id = _package_of(session, product, line, body.get("package_id"))
     error = parse_text(body.get("error"), "error", MAX_ERROR, multiline=True) or None
     installation = _installation(session, actor.org_id, product, name)
     now = utcnow()
@@ -83,23 +84,30 @@ def report(session: Session, actor: Actor, body: dict) -> Installation:
     return installation
 
 
-def _licensed_product(session: Session, org_id: str, code: object) -> Product | None:
-    """The product, if the organisation ever held a license for it (an expired one
-    still counts: its installations keep running); else None, as if it did not exist."""
+def _licensed_product(
+    session: Session, org_id: str, code: object
+) -> tuple[Product | None, str | None]:
+    """The product and the highest release line the organisation ever held a license
+    for (an expired one still counts: its installations keep running); (None, None), as
+    if the product did not exist, when it held none."""
     product = product_by_code(session, code)
     if product is None:
-        return None
+        return None, None
     held = session.scalars(
-        select(License.id).where(License.org_id == org_id, License.product_id == product.id)
-    ).first()
-    return product if held else None
+        select(License.version).where(License.org_id == org_id, License.product_id == product.id)
+    ).all()
+    if not held:
+        return None, None
+    return product, max(line_key(version) for version in held)
 
 
-def _package_of(session: Session, product: Product, package_id: object) -> str | None:
+def _package_of(session: Session, product: Product, line: str, package_id: object) -> str | None:
+    """A reported package: one of `product` within the licensed `line`; anything else
+    answers as an unknown id (review finding 8)."""
     if package_id is None:
         return None
     package = session.get(Package, package_id) if is_id(package_id) else None
-    if package is None or package.product_id != product.id:
+    if package is None or package.product_id != product.id or package.line_key > line:
         raise RuleViolation(
             f"no package {package_id!r} of {product.code}",
             code="unknown_package",
@@ -128,8 +136,14 @@ def _installation(session: Session, org_id: str, product: Product, name: str) ->
 
 
 def visible_installations(actor: Actor):
-    """Customers: their organisation's; staff: all."""
+    """Customers: their organisation's; account managers: their organisations' (as on the
+    fleet page); other staff: all."""
     stmt = select(Installation)
+    if actor.role == "account_manager":
+        managed = select(org_account_managers.c.org_id).where(
+            org_account_managers.c.user_id == actor.user.id
+        )
+        return stmt.where(Installation.org_id.in_(managed))
     if actor.is_staff:
         return stmt
     return stmt.where(Installation.org_id == actor.org_id)
@@ -185,12 +199,12 @@ def approve_ring(
     """Let `ring` install `product` up to `version` (a published one), by `deadline`."""
     _customer_admin(actor)
     ring = parse_ring(ring)
-    product, _line = product_for(session, actor, product_code)
+    product, line = product_for(session, actor, product_code)
     try:
         version = parse_version(version, "version")
     except ValidationError as exc:
         raise _unprocessable(exc) from None
-    require_published(session, product, version, field="version")
+    require_published(session, product, version, field="version", within_line=line)
     due: date | None = parse_date(deadline, "deadline") if deadline not in (None, "") else None
     approval = session.get(RingApproval, (actor.org_id, ring, product.id))
     if approval is None:

@@ -33,7 +33,7 @@ def _reporter() -> str:
 @limiter.limit(lambda: current_app.config["REPORT_RATE_LIMIT"], key_func=_reporter)
 @api_access(installer=True)
 def report(actor):
-    if (request.content_length or 0) > MAX_REPORT_BYTES:
+    if len(request.get_data(cache=True)) > MAX_REPORT_BYTES:
         raise TooLarge(f"a report is limited to {MAX_REPORT_BYTES} bytes")
     session = get_session()
     installation = services.report(session, actor, json_body())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from distro.accounts.auth import api_access, csrf
-from distro.api.inputs import json_body
+from distro.api.inputs import json_body, no_store
 from distro.core.db import get_session
 from distro.core.pagination import page_json, paginate, parse_limit
 from distro.licenses import services, upgrades
@@ -50,7 +50,7 @@ def license_file(actor, license_id: str):
     response.headers["Content-Disposition"] = content_disposition(
         f"{license.product.code}-{license.version}-{license.serial}.lic"
     )
-    return response
+    return no_store(response)
 
 
 @bp.post("/license-requests")

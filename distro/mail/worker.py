@@ -16,9 +16,11 @@ from typing import Protocol
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from distro.accounts import throttle
 from distro.core.config import smtp_settings
 from distro.core.metrics import MAIL_ATTEMPTS
 from distro.mail import notices, outbox, smtp
+from distro.mail.events import handle_due_events
 from distro.mail.models import OutboxMessage
 
 
@@ -36,6 +38,7 @@ log = logging.getLogger("distro.mail")
 class Round:
     """What one pass did."""
 
+    events: int = 0  # events turned into mail
     queued: int = 0  # expiry notices queued
     sent: int = 0
     retrying: int = 0
@@ -58,7 +61,9 @@ def run_once(app: Flask, stop: Stop | None = None) -> Round:
     with app.app_context():
         session: Session = app.extensions["distro.sessionmaker"]()
         try:
+            result.events = handle_due_events(session, stop)
             result.queued = notices.queue_expiry_notices(session)
+            throttle.prune(session)
             session.commit()
             if app.config.get("SMTP_URL"):
                 _send_due(app, session, result, stop or threading.Event())
@@ -104,7 +109,7 @@ def run_forever(app: Flask, stop: Stop) -> None:
     while not stop.is_set():
         try:
             done = run_once(app, stop)
-            if done.sent or done.failed or done.retrying or done.queued:
+            if done.sent or done.failed or done.retrying or done.queued or done.events:
                 log.info("mail: %s", done)
         except Exception:
             log.exception("mail worker pass failed; trying again in %s s", poll)

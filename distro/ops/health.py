@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from distro.accounts.auth import not_a_page
 from distro.core.clock import utcnow
 from distro.core.db import get_session
 from distro.core.errors import DistroError
@@ -20,11 +21,13 @@ log = logging.getLogger("distro")
 
 
 @bp.get("/healthz")
+@not_a_page
 def healthz():
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
+@not_a_page
 def readyz():
     """503 unless the database and the object store answer and this process holds the
     active signing key; also the age of the oldest product's newest TUF timestamp."""

@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy.exc import SQLAlchemyError
 
+from distro.accounts.auth import not_a_page
 from distro.core.clock import utcnow
 from distro.core.db import get_session
 from distro.core.metrics import (
@@ -58,6 +59,7 @@ def _registry() -> CollectorRegistry | None:
 
 
 @bp.get("/metrics")
+@not_a_page
 def metrics():
     expected = current_app.config.get("METRICS_TOKEN")
     if not expected:

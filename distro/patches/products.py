@@ -31,15 +31,21 @@ def find_product(session: Session, code: object) -> Product:
 
 
 def require_published(
-    session: Session, product: Product, version: str, field: str | None = None
+    session: Session,
+    product: Product,
+    version: str,
+    field: str | None = None,
+    within_line: str | None = None,
 ) -> None:
     """Refuse (422 unknown_version) a version of `product` that was never published:
-    an upgrade or a ring approval must name something customers can install."""
-    published = session.scalars(
-        select(Package.id).where(
-            Package.product_id == product.id, Package.version_key == version_key(version)
-        )
-    ).first()
+    an upgrade or a ring approval must name something customers can install. With
+    `within_line` (the caller's entitlement), a version beyond it answers the same."""
+    stmt = select(Package.id).where(
+        Package.product_id == product.id, Package.version_key == version_key(version)
+    )
+    if within_line is not None:
+        stmt = stmt.where(Package.line_key <= within_line)
+    published = session.scalars(stmt).first()
     if published is None:
         raise RuleViolation(
             f"{product.code} {version} has never been published",

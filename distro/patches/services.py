@@ -21,7 +21,7 @@ from distro.core.clock import rfc3339, utcnow
 from distro.core.errors import Conflict, RuleViolation, ValidationError
 from distro.core.ids import new_id
 from distro.core.parsers import (
-    has_forbidden_characters,
+    parse_filename,
     parse_range,
     parse_sha256,
     parse_text,
@@ -52,25 +52,7 @@ class PackageFields:
 
 
 def validate_filename(name: object) -> str:
-    """A plain file name in any script: no folders, no control or text-direction
-    characters (a right-to-left override could make `exe.pdf` read `fdp.exe`), at most
-    255 characters."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError("the upload needs a file name", field="file")
-    if (
-        "/" in name
-        or "\\" in name
-        or name in (".", "..")
-        or len(name) > 255
-        or has_forbidden_characters(name)
-    ):
-        raise ValidationError(
-            "the file name must be a plain name without folders, control or "
-            "text-direction characters, at most 255 characters",
-            code="invalid_filename",
-            field="file",
-        )
-    return name
+    return parse_filename(name, "file")
 
 
 def check_fields(
@@ -253,7 +235,7 @@ def _record_package(
         sha256=digest,
         size=size,
     )
-    tuf_repository.update_targets(session, fields.product, signer)
+    tuf_repository.update_targets(session, fields.product, signer, [fields.version])
     notices.package_published(session, package, fields.product)
     return package
 
@@ -275,5 +257,5 @@ def yank_package(
         target_id=package.id,
         reason=package.yank_reason,
     )
-    tuf_repository.update_targets(session, package.product, signer)
+    tuf_repository.update_targets(session, package.product, signer, [package.version])
     return package

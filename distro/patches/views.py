@@ -7,9 +7,9 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from distro.accounts.auth import api_access, csrf
-from distro.api.inputs import json_body, query_choice
+from distro.api.inputs import json_body, query_choice, streams_body
 from distro.core.db import get_session
-from distro.core.errors import TooLarge, ValidationError
+from distro.core.errors import ValidationError
 from distro.core.metrics import UPLOADS_IN_FLIGHT
 from distro.core.pagination import page_json, paginate, parse_limit
 from distro.core.parsers import parse_name
@@ -26,6 +26,8 @@ from distro.storage.factory import get_storage
 bp = Blueprint("packages", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 log = logging.getLogger("distro")
+# The multipart framing and form fields around the file, on top of DISTRO_MAX_UPLOAD_BYTES.
+UPLOAD_OVERHEAD = 1024 * 1024
 
 
 @bp.get("/products")
@@ -102,11 +104,10 @@ def download(actor, package_id: str):
 
 
 @bp.post("/packages")
+@streams_body("MAX_UPLOAD_BYTES", framing=UPLOAD_OVERHEAD)
 @api_access("publisher")
 def publish(actor):
     limit = current_app.config["MAX_UPLOAD_BYTES"]
-    if request.content_length and request.content_length > limit + 1024 * 1024:
-        raise TooLarge(f"the upload is larger than the limit of {limit} bytes")
     storage, session = get_storage(), get_session()
     writers = []
 

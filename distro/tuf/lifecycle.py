@@ -35,9 +35,13 @@ def ensure_repository(
 
 
 def ensure_all(session: Session, source: KeySource, threshold: int = 1) -> int:
+    """Every product's repository exists and delegates its release lines (targets made
+    by an older release list every target in one file, which `distro init` rebuilds)."""
     created = 0
     for product in session.scalars(select(Product).order_by(Product.code)):
         created += ensure_repository(session, product, source, threshold)
+        if repository.needs_delegations(session, product):
+            repository.update_targets(session, product, keys.active_signer(session, source))
     return created
 
 

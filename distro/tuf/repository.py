@@ -1,9 +1,12 @@
 """Building and signing a product's TUF metadata (python-tuf's `tuf.api.metadata`).
 
-Lifetimes: root 2 years (signed offline-capable keys, renewed at every rotation);
-targets and snapshot 1 year (re-signed at every publish and yank, and by
-`distro tuf refresh`); timestamp 1 day, re-signed when less than half of it is left,
-on request or by `distro tuf refresh`, so that a frozen mirror is caught within a day.
+Roles: root; the top-level targets, which delegates each release line to a role of its
+own (`distro.tuf.delegations`); the line roles; snapshot and timestamp. Lifetimes: root 2
+years (signed offline-capable keys, renewed at every rotation); targets, line roles and
+snapshot 1 year (a publish or yank re-signs its line's role, the snapshot and the
+timestamp; `distro tuf refresh` renews them all); timestamp 1 day, re-signed when less
+than half of it is left, on request or by `distro tuf refresh`, so that a frozen mirror
+is caught within a day.
 
 Every change is stored in the caller's transaction, with the package row it describes:
 a client never sees a target the catalogue lacks or the reverse.
@@ -12,25 +15,20 @@ a client never sees a target the catalogue lacks or the reverse.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tuf.api.metadata import (
-    Metadata,
-    MetaFile,
-    Root,
-    Snapshot,
-    TargetFile,
-    Targets,
-    Timestamp,
-)
+from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Timestamp
 
 from distro.core.clock import utcnow
 from distro.core.errors import DistroError
+from distro.core.versions import line_key
 from distro.patches.models import Package, Product
 from distro.signing.signer import Signer
 from distro.signing.tuf import derived_key, tuf_key, tuf_signer
+from distro.tuf import delegations
 from distro.tuf.models import TufMetadata
 
 ROOT_LIFETIME = timedelta(days=730)
@@ -76,14 +74,22 @@ def _expiry(lifetime: timedelta) -> datetime:
     return (datetime.now(UTC) + lifetime).replace(microsecond=0)
 
 
-def _store(session: Session, product: Product, md: Metadata, signers: list[Signer]) -> None:
+def _store(
+    session: Session,
+    product: Product,
+    md: Metadata,
+    signers: list[Signer],
+    role: str | None = None,
+) -> None:
+    """Sign `md` and add it under `role` (a top-level role by its type, a line's role by
+    its name)."""
     md.signatures.clear()
     for signer in signers:
         md.sign(tuf_signer(signer), append=True)
     session.add(
         TufMetadata(
             product_id=product.id,
-            role=md.signed.type,
+            role=role or md.signed.type,
             version=md.signed.version,
             body=md.to_bytes().decode(),
             expires=md.signed.expires.astimezone(UTC).replace(tzinfo=None),
@@ -152,44 +158,83 @@ def _check_threshold(roots: list[Signer], threshold: int) -> None:
         )
 
 
-def _target(package: Package) -> TargetFile:
-    path = f"{package.version}/{package.filename}"
-    return TargetFile(
-        length=package.size,
-        hashes={"sha256": package.sha256},
-        path=path,
-        unrecognized_fields={
-            "custom": {"id": package.id, "kind": package.kind, "applies_to": package.applies_to}
-        },
-    )
+def update_targets(
+    session: Session, product: Product, online: Signer, versions: Iterable[str] | None = None
+) -> None:
+    """New metadata for the release lines of `versions` (every line when None), then a
+    new top-level targets if the set of lines or their paths changed (or every line was
+    asked for: creation, rotation, renewal), a new snapshot and a new timestamp.
 
-
-def update_targets(session: Session, product: Product, online: Signer) -> None:
-    """New targets, snapshot and timestamp versions listing every unyanked package.
-
-    Nothing happens for a product without a repository yet (`distro init` creates it,
-    listing every package published until then)."""
+    A publish or yank thus re-signs one line's role, not the whole catalogue. Nothing
+    happens for a product without a repository yet (`distro init` creates it)."""
     if latest(session, product.id, "root") is None:
         return
     _lock(session, product)
     online = _online(product, online)
     _check_online(_current_root(session, product), online)
     session.flush()  # the package row being published or yanked counts
-    packages = session.scalars(
-        select(Package).where(Package.product_id == product.id, Package.yanked.is_(False))
-    )
-    targets = Targets(version=_next(session, product, "targets"), expires=_expiry(TARGETS_LIFETIME))
-    for package in packages:
-        target = _target(package)
-        targets.targets[target.path] = target
-    _store(session, product, Metadata(targets), [online])
+    everything = versions is None
+    published = _published_versions(session, product)
+    roles = {role: delegations.path_patterns(texts) for role, texts in published.items()}
+    changed = set(published) if everything else {delegations.role_of(v) for v in versions}
+    expires = _expiry(TARGETS_LIFETIME)
+    for role in sorted(changed):
+        packages = session.scalars(
+            select(Package).where(
+                Package.product_id == product.id,
+                Package.line_key == line_key(role),
+                Package.yanked.is_(False),
+            )
+        )
+        line = delegations.line_targets(packages, _next(session, product, role), expires)
+        _store(session, product, Metadata(line), [online], role=role)
+    top = latest(session, product.id, delegations.TOP_LEVEL)
+    if everything or top is None or delegations.delegations_of(json.loads(top.body)) != roles:
+        targets = delegations.top_level_targets(
+            roles, tuf_key(online), _next(session, product, delegations.TOP_LEVEL), expires
+        )
+        _store(session, product, Metadata(targets), [online])
+    session.flush()
     snapshot = Snapshot(
         version=_next(session, product, "snapshot"),
-        expires=_expiry(TARGETS_LIFETIME),
-        meta={"targets.json": MetaFile(targets.version)},
+        expires=expires,
+        meta={
+            f"{role}.json": MetaFile(version) for role, version in _role_versions(session, product)
+        },
     )
     _store(session, product, Metadata(snapshot), [online])
     _new_timestamp(session, product, online, snapshot.version)
+
+
+def _published_versions(session: Session, product: Product) -> dict[str, set[str]]:
+    """Role name -> the version texts ever published in its line (yanked ones too: a
+    line's role, once made, stays, so that its versions never go back)."""
+    lines: dict[str, set[str]] = {}
+    for version in session.scalars(
+        select(Package.version).where(Package.product_id == product.id).distinct()
+    ):
+        lines.setdefault(delegations.role_of(version), set()).add(version)
+    return lines
+
+
+def _role_versions(session: Session, product: Product) -> list[tuple[str, int]]:
+    """The newest version of the top-level targets and of every line role."""
+    return session.execute(
+        select(TufMetadata.role, func.max(TufMetadata.version))
+        .where(
+            TufMetadata.product_id == product.id,
+            TufMetadata.role.not_in(("root", "snapshot", "timestamp")),
+        )
+        .group_by(TufMetadata.role)
+        .order_by(TufMetadata.role)
+    ).all()
+
+
+def needs_delegations(session: Session, product: Product) -> bool:
+    """Whether the product's targets still list every target in one file (made before
+    each release line had a role of its own); `distro init` then rebuilds them."""
+    top = latest(session, product.id, delegations.TOP_LEVEL)
+    return top is not None and delegations.delegations_of(json.loads(top.body)) is None
 
 
 def _next(session: Session, product: Product, role: str) -> int:

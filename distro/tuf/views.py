@@ -17,16 +17,19 @@ from distro.accounts.auth import api_access, csrf
 from distro.core.db import get_session
 from distro.core.errors import DistroError, NotFound
 from distro.patches.delivery import deliver
-from distro.patches.entitlement import package_for, product_for
+from distro.patches.entitlement import product_for
 from distro.patches.models import Package
 from distro.signing.keys import active_signer, get_key_source
-from distro.tuf import repository
+from distro.tuf import delegations, repository
 
 bp = Blueprint("tuf", __name__, url_prefix="/api/v1/tuf")
 log = logging.getLogger("distro")
 csrf.exempt(bp)
 
-_VERSIONED = re.compile(r"([1-9][0-9]{0,9})\.(root|snapshot|targets)\.json", re.ASCII)
+# `{N}.{role}.json`: a top-level role, or a release line's role (`3.9.0.json`).
+_VERSIONED = re.compile(
+    r"([1-9][0-9]{0,9})\.(root|snapshot|targets|[0-9]{1,9}\.[0-9]{1,9})\.json", re.ASCII
+)
 _TARGET = re.compile(r"([0-9a-f]{64})\.(.+)", re.ASCII | re.DOTALL)
 
 
@@ -34,21 +37,32 @@ _TARGET = re.compile(r"([0-9a-f]{64})\.(.+)", re.ASCII | re.DOTALL)
 @api_access(installer=True)
 def metadata(actor, code: str, name: str):
     session = get_session()
-    product, _line = product_for(session, actor, code)
+    product, line = product_for(session, actor, code)
     if name == "timestamp.json":
         if repository.timestamp_is_stale(session, product):
             _renew_timestamp(session, product)
         row = repository.latest(session, product.id, "timestamp")
     else:
         match = _VERSIONED.fullmatch(name)
-        row = match and repository.version_of(
-            session, product.id, match.group(2), int(match.group(1))
+        row = (
+            match
+            and _within(match.group(2), line)
+            and repository.version_of(session, product.id, match.group(2), int(match.group(1)))
         )
     if not row:
         raise NotFound(f"no TUF metadata {name!r} for {code}")
     response = Response(row.body, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _within(role: str, line: str) -> bool:
+    """Whether the caller may read `role`: the top-level roles, and the roles of the
+    release lines it is entitled to. Any other line answers as an unknown one."""
+    if role in ("root", "snapshot", "targets"):
+        return True
+    key = delegations.role_line_key(role)
+    return key is not None and key <= line
 
 
 def _renew_timestamp(session, product) -> None:
@@ -70,16 +84,20 @@ def _renew_timestamp(session, product) -> None:
 @api_access(installer=True)
 def target(actor, code: str, version: str, hashed_name: str):
     session = get_session()
-    product, _line = product_for(session, actor, code)
+    product, line = product_for(session, actor, code)
     match = _TARGET.fullmatch(hashed_name)
-    package_id = match and session.scalar(
-        select(Package.id).where(
-            Package.product_id == product.id,
-            Package.version == version,
-            Package.sha256 == match.group(1),
-            Package.filename == match.group(2),
-        )
+    package = (
+        match
+        and session.scalars(
+            select(Package).where(
+                Package.product_id == product.id,
+                Package.version == version,
+                Package.sha256 == match.group(1),
+                Package.filename == match.group(2),
+                Package.line_key <= line,  # beyond the entitlement answers as unknown
+            )
+        ).first()
     )
-    if not package_id:
+    if not package:
         raise NotFound("no such target available to you")
-    return deliver(session, actor, package_for(session, actor, package_id))
+    return deliver(session, actor, package)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from distro.accounts import members
 from distro.accounts.actor import Actor
 from distro.accounts.models import User
-from distro.core.db import get_session, write_session
+from distro.core.db import get_session
 from distro.web.i18n import LANGUAGES, remember_in_cookie
 from distro.web.start import start_page
 
@@ -26,18 +26,19 @@ def index():
     )
 
 
-@bp.get("/lang/<code>")
+@bp.post("/lang/<code>")
 def language(code: str):
-    """Remember the chosen language in a cookie and go back to the page."""
-    target = request.args.get("next", "/")
-    if urlparse(target).netloc or not target.startswith("/"):
+    """Remember the chosen language in a cookie (and for a signed-in user, on their
+    account: mail follows it) and go back to the page. A POST with the page's CSRF
+    token: a GET must never change what is stored."""
+    target = request.form.get("next", "/")
+    if urlparse(target).netloc or not target.startswith("/") or target.startswith("//"):
         target = "/"
     response = redirect(target)
-    if code in LANGUAGES and current_user.is_authenticated:
-        # A GET's session reads without a transaction; this write takes its own.
-        with write_session() as session:
-            members.choose_language(session.get(User, current_user.id), code)
-            session.commit()
-    if code in LANGUAGES:
-        remember_in_cookie(response, code)
-    return response
+    if code not in LANGUAGES:
+        return response
+    if current_user.is_authenticated:
+        session = get_session()
+        members.choose_language(session.get(User, current_user.id), code)
+        session.commit()
+    return remember_in_cookie(response, code)

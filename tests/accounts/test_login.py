@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from distro.accounts.models import LoginSession
+from distro.accounts.sessions import LIFETIME
 from distro.audit.models import AuditEvent
-from tests.conftest import PASSWORD, db_session
+from tests.conftest import PASSWORD, csrf_token, db_session, login
 
-
-def csrf_token(client, path="/login") -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-
-
-def login(client, email, password=PASSWORD):
-    return client.post(
-        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
-    )
+__all__ = ["csrf_token", "login"]  # page helpers other tests import from here
 
 
 def test_login_sets_a_hardened_session_cookie_and_is_audited(app, client, world):
@@ -59,11 +52,24 @@ def test_cookie_authenticated_api_write_needs_the_csrf_header(client, world):
     assert accepted.status_code == 201
 
 
-def test_repeated_failed_logins_are_throttled(client, world):
-    statuses = [login(client, "it@acme.test", "wrong-password!").status_code for _ in range(12)]
-    assert statuses[:10] == [400] * 10
-    assert statuses[10:] == [429, 429]
-    assert login(client, "it@acme.test").status_code == 429
+def test_an_account_under_attack_backs_off(client, world):
+    """From the fifth failure on, each one blocks the account a while (1 s, 2 s, 4 s, …),
+    whatever the password of the next attempt: it is not even looked at."""
+    statuses = [login(client, "it@acme.test", "wrong-password!").status_code for _ in range(5)]
+    assert statuses == [400] * 5
+    refused = login(client, "it@acme.test")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert "Too many failed attempts" in refused.get_data(as_text=True)
+
+
+def test_a_success_forgets_the_failures(client, world):
+    for _ in range(4):
+        login(client, "it@acme.test", "wrong-password!")
+    assert login(client, "it@acme.test").status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    statuses = [login(client, "it@acme.test", "wrong-password!").status_code for _ in range(4)]
+    assert statuses == [400] * 4
 
 
 def test_disabled_account_cannot_log_in(app, client, world):
@@ -83,4 +89,37 @@ def test_logout_ends_the_session(client, world):
     login(client, "it@acme.test")
     answer = client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     assert answer.status_code == 302
+    assert client.get("/api/v1/products").status_code == 401
+
+
+def saved_session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_logout_ends_the_session_on_the_server(app, client, world):
+    """Review finding 3: a copy of the cookie taken before logout is worth nothing after."""
+    login(client, "it@acme.test")
+    saved = saved_session_cookie(client)
+    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/")}).status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", saved)
+    assert replay.get("/api/v1/products").status_code == 401
+    assert replay.get("/users").status_code == 302  # to the login page
+
+
+def test_logging_out_in_one_browser_keeps_the_others_signed_in(app, client, world):
+    login(client, "it@acme.test")
+    other = app.test_client()
+    login(other, "it@acme.test")
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert client.get("/api/v1/products").status_code == 401
+    assert other.get("/api/v1/products").status_code == 200
+
+
+def test_a_session_does_not_outlive_its_lifetime(app, client, world):
+    login(client, "it@acme.test")
+    with db_session(app) as session:
+        row = session.scalars(select(LoginSession)).one()
+        row.created_at -= LIFETIME + timedelta(minutes=1)
+        session.commit()
     assert client.get("/api/v1/products").status_code == 401

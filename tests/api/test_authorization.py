@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from distro.accounts.models import ApiToken
-from tests.conftest import cli_ok, db_session, grant_license, publish_file
+from tests.conftest import cli_ok, csrf_token, db_session, grant_license, login, publish_file
 
 CALLERS = [
     "anon",
@@ -233,6 +233,16 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
     ]
 
 
+def logged_out_cookie(app) -> str:
+    """The session cookie of an admin, saved before they logged out (review finding 3)."""
+    browser = app.test_client()
+    login(browser, "admin@vendor.test")
+    saved = browser.get_cookie("session").value
+    assert browser.get("/api/v1/audit").status_code == 200
+    browser.post("/logout", data={"csrf_token": csrf_token(browser, "/")})
+    return saved
+
+
 @pytest.fixture
 def ids(app, client, world, runner, tmp_path):
     """A package acme is entitled to, acme's license, a pending request and a token."""
@@ -261,6 +271,8 @@ def ids(app, client, world, runner, tmp_path):
                 row.revoked_at = row.created_at
             session.commit()
     world.headers["anon"] = {}
+    world.secrets["logged_out"] = logged_out_cookie(app)
+    world.headers["logged_out"] = {}
     invitation = client.post(
         "/api/v1/invitations",
         json={"email": "colleague@acme.test", "role": "customer_user"},
@@ -320,17 +332,52 @@ def test_every_route_has_a_row(app):
 
 
 @pytest.mark.parametrize("row", range(len(matrix(FAKE_IDS))))
-def test_authorization_matrix(client, world, ids, row):
+def test_authorization_matrix(app, client, world, ids, row):
     method, path, kwargs, expected = matrix(ids)[row]
+    # A cookie saved before logout is worth what no credential is worth.
+    expected = {**expected, "logged_out": expected["anon"]}
+    replay = app.test_client()  # the test client sends its jar's cookies, not a header
+    replay.set_cookie("session", world.secrets["logged_out"])
     got = {}
-    for caller in CALLERS:
-        answer = client.open(path, method=method, headers=world.headers[caller], **kwargs)
+    for caller in [*CALLERS, "logged_out"]:
+        browser = replay if caller == "logged_out" else client
+        answer = browser.open(path, method=method, headers=world.headers[caller], **kwargs)
         got[caller] = answer.status_code
         if answer.status_code >= 400:
             assert answer.get_json()["error"]["code"], (caller, path)
     mismatches = {
         c: (got[c], expected[c])
-        for c in CALLERS
+        for c in got
         if got[c] not in (expected[c] if isinstance(expected[c], set) else {expected[c]})
     }
     assert mismatches == {}, f"{method} {path}"
+
+
+def test_account_managers_list_only_their_organisations_installations(client, runner, world, ids):
+    """Review finding 11: as on the fleet page."""
+    grant_license(runner, org="globex", version="8.0")
+    client.post(
+        "/api/v1/installations/report",
+        json={"installation": "gx-01", "product": "erp", "version": "8.0", "event": "check"},
+        headers=world.auth("installer@globex"),
+    )
+
+    def listed(who: str) -> set:
+        answer = client.get("/api/v1/installations", headers=world.auth(who)).get_json()
+        return {(item["org"], item["installation"]) for item in answer["items"]}
+
+    assert listed("am@vendor.test") == {("acme", "erp-prod-01")}
+    assert listed("am2@vendor.test") == {("globex", "gx-01")}
+    assert listed("admin@vendor.test") == {("acme", "erp-prod-01"), ("globex", "gx-01")}
+
+
+def test_responses_with_a_secret_are_not_stored(client, world, ids):
+    """Review finding 11: a new token and a license file never sit in a cache."""
+    made = client.post("/api/v1/tokens", json={"name": "x"}, headers=world.auth("it@acme.test"))
+    assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
+    license_file = client.get(
+        f"/api/v1/licenses/{ids['license']}/file", headers=world.auth("it@acme.test")
+    )
+    assert license_file.status_code == 200 and license_file.headers["Cache-Control"] == "no-store"
+    listed = client.get("/api/v1/tokens", headers=world.auth("it@acme.test"))
+    assert "no-store" not in listed.headers.get("Cache-Control", "")

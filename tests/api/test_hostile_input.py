@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -43,7 +46,23 @@ def assert_clean_refusal(answer, app, before):
 
 @pytest.mark.parametrize(
     "filename",
-    ["/etc/passwd", "../../x.bin", "a\x00b.bin", "tab\tname.bin", "x" * 300, "..", "bell\x07.bin"],
+    [
+        "/etc/passwd",
+        "../../x.bin",
+        "a\x00b.bin",
+        "tab\tname.bin",
+        "x" * 300,
+        "..",
+        "bell\x07.bin",
+        # shell metacharacters and quotes (review finding 9)
+        "$(echo INJECTED 1>&2).bin",
+        "`id`.bin",
+        "a;b.bin",
+        "a|b.bin",
+        "a&b.bin",
+        "<x>.bin",
+        "it's.bin",
+    ],
 )
 def test_hostile_file_names(app, client, world, filename):
     before = counts(app)
@@ -267,3 +286,65 @@ def test_sql_fragments_in_login_are_just_wrong_passwords(client, world):
     for email in (SQL, "a\x00@b.test"):
         answer = client.post("/login", data={"email": email, "password": SQL, "csrf_token": token})
         assert answer.status_code == 400
+
+
+def cursor_of(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tokens", "/api/v1/licenses", "/api/v1/installations"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [["v", 10**30], ["v", "x"]],
+        [["t", "2026-01-01T00:00:00"], ["v", 10**30]],
+        [["t", "2026-01-01T00:00:00+14:00"], ["v", "x"]],
+        [["v", "x"], ["t", "9999-12-31"]],
+        [["t", "9" * 40], ["v", "x"]],
+    ],
+)
+def test_a_forged_cursor_is_a_400_not_a_500(client, world, path, values):
+    """Review finding 10: a cursor decoding to a huge integer was an OverflowError."""
+    answer = client.get(
+        f"{path}?cursor={cursor_of(values)}", headers=world.auth("admin@vendor.test")
+    )
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize(
+    "since", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "0000-01-01"]
+)
+def test_audit_moments_beyond_the_calendar_are_a_400(client, world, since):
+    answer = client.get(
+        "/api/v1/audit", query_string={"since": since}, headers=world.auth("admin@vendor.test")
+    )
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["field"] == "since"
+
+
+def json_routes(app) -> list[tuple[str, str]]:
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1") or rule.endpoint == "packages.publish":
+            continue
+        for method in sorted(rule.methods & {"POST", "PUT", "PATCH"}):
+            url = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", "x", rule.rule)
+            routes.append((method, url))
+    return routes
+
+
+def test_json_nested_5000_deep_is_a_400_on_every_json_endpoint(app, client, world):
+    deep = "[" * 5000 + "]" * 5000
+    answers = {}
+    for method, url in json_routes(app):
+        answer = client.open(
+            url,
+            method=method,
+            data=deep,
+            content_type="application/json",
+            headers=world.auth("admin@vendor.test"),
+        )
+        answers[(method, url)] = answer.status_code
+    assert len(answers) >= 15
+    assert {route: status for route, status in answers.items() if status >= 500} == {}

@@ -4,6 +4,7 @@ field, returns ASCII, and returns its own output unchanged."""
 
 from __future__ import annotations
 
+import json
 import string
 import unicodedata
 from datetime import date, datetime
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from distro.api.inputs import MAX_JSON_DEPTH, parse_json_document
 from distro.core import parsers
 from distro.core.errors import ValidationError
 from distro.core.versions import in_range, version_key, version_tuple
@@ -186,3 +188,93 @@ def test_text_direction_overrides_separators_surrogates_and_controls_are_refused
 def test_text_in_any_script_with_marks_and_combining_accents_is_kept():
     for text in ("补丁说明", "ملاحظة\u200f", "e\u0301te", "Ünïcödé"):
         assert parsers.parse_text(text, "notes", 100) == text
+
+
+# Extreme values (review finding 10): each of these was a 500 before the parsers bounded
+# them; now every one is either a value or the parser's own ValidationError.
+
+offsets = st.integers(-14 * 60, 14 * 60).map(
+    lambda minutes: (
+        f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    )
+)
+
+
+@example("9999-12-31T23:59:59-14:00")
+@example("0001-01-01T00:00:00+14:00")
+@example("0000-01-01")
+@given(
+    st.builds(
+        lambda year, month, day, offset: f"{year:04d}-{month:02d}-{day:02d}T12:00:00{offset}",
+        st.sampled_from([0, 1, 2, 9998, 9999]) | st.integers(0, 9999),
+        st.integers(1, 12),
+        st.integers(1, 31),
+        offsets | st.just("Z"),
+    )
+)
+def test_moments_at_the_ends_of_the_calendar_are_values_or_refusals(text):
+    moment = outcome(lambda v: parsers.parse_moment(v, "since"), text)
+    if moment is not None:
+        assert moment.tzinfo is None and 1 <= moment.year <= 9999
+
+
+@given(st.integers() | st.text(alphabet="0123456789", min_size=15, max_size=400))
+def test_extreme_integers_are_refused_not_overflowed(value):
+    text = str(value)
+    parsed = outcome(lambda v: parsers.parse_integer_text(v, "limit", 1, 500), text)
+    assert parsed is None or 1 <= parsed <= 500
+    assert outcome(lambda v: parsers.parse_integer(v, "n", 0, 2**31), value) in (None, value)
+
+
+@given(value=anything)
+@example("$(echo INJECTED 1>&2).bin")
+@example('say"hi".bin')
+@example("ERP 安装包 v9.zip")
+def test_file_names_never_hold_folders_controls_or_shell_characters(value):
+    parsed = outcome(parsers.parse_filename, value)
+    if parsed is not None:
+        assert not parsers.SHELL_CHARACTERS & set(parsed)
+        assert "/" not in parsed and not parsers.has_forbidden_characters(parsed)
+        assert parsers.parse_filename(parsed) == parsed
+
+
+def test_letters_of_any_script_stay_allowed_in_file_names():
+    for name in ("补丁 8.0.1.zip", "ملف.bin", "Überarbeitung (2).tar.gz", "a b c"):
+        assert parsers.parse_filename(name) == name
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children, max_size=4)
+    ),
+    max_leaves=40,
+)
+
+
+def nesting(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(nesting, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(nesting, value), default=0)
+    return 0
+
+
+@given(json_values, st.integers(0, 6000), st.sampled_from(["[", '{"a":']))
+def test_json_of_any_depth_and_width_is_a_value_or_a_refusal(value, depth, opener):
+    closer = "]" if opener == "[" else "}"
+    text = opener * depth + json.dumps(value) + closer * depth
+    deep = depth + nesting(value) > MAX_JSON_DEPTH
+    try:
+        parsed = parse_json_document(text)
+    except ValidationError as exc:
+        assert exc.code == "invalid_json" and deep
+    else:
+        assert not deep and nesting(parsed) == depth + nesting(value)
+
+
+def test_the_reported_deep_body_is_refused():
+    with pytest.raises(ValidationError, match="nest"):
+        parse_json_document("[" * 5000 + "]" * 5000)
+    assert parse_json_document("[" * 32 + "]" * 32) is not None
+    assert len(parse_json_document(json.dumps(list(range(100_000))))) == 100_000

@@ -23,6 +23,7 @@ from tests.conftest import (
     grant_license,
     publish_file,
     run_worker,
+    switch_language,
 )
 
 
@@ -259,7 +260,7 @@ def test_mail_follows_the_language_last_used_and_the_choices_on_the_account_page
     app, client, world, runner, mailbox, tmp_path
 ):
     grant_license(runner, version="8.0")
-    client.get("/lang/zh")  # the page language before logging in
+    switch_language(client, "zh")  # the page language before logging in
     login(client, "it@acme.test")
     patch = tmp_path / "erp-8.0.1.bin"
     patch.write_bytes(b"fix")
@@ -281,7 +282,7 @@ def test_mail_follows_the_language_last_used_and_the_choices_on_the_account_page
     assert subjects == ["ERP Suite 新版本：8.0.1", "Set a new password"]
 
     chinese_browser = app.test_client()
-    chinese_browser.get("/lang/zh")
+    switch_language(chinese_browser, "zh")
     login(chinese_browser, "it@acme.test")  # last used: zh; but the choice was en
     client.post("/api/v1/password-reset", json={"email": "it@acme.test"})
     run_worker(runner)

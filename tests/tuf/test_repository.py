@@ -214,9 +214,11 @@ def test_concurrent_publishes_give_consecutive_versions_never_a_fork(server, wor
     versions = {}
     for role, version, _ in rows:
         versions.setdefault(role, []).append(version)
-    for role in ("targets", "snapshot", "timestamp"):
+    for role in ("snapshot", "timestamp"):
         assert sorted(versions[role]) == list(range(1, 8)), role  # creation + 6 publishes
-    newest = max((r for r in rows if r[0] == "targets"), key=lambda r: r[1])
+    assert sorted(versions["9.0"]) == list(range(1, 7))  # the line's role: one per publish
+    assert sorted(versions["targets"]) == [1, 2]  # creation, then the 9.0 line delegated
+    newest = max((r for r in rows if r[0] == "9.0"), key=lambda r: r[1])
     assert len(json.loads(newest[2])["signed"]["targets"]) == 6
 
 

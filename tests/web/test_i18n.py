@@ -8,6 +8,9 @@ from pathlib import Path
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from distro.accounts.models import User
+from tests.conftest import csrf_token, db_session, login, switch_language
+
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "distro/web/translations/zh/LC_MESSAGES"
 
@@ -36,14 +39,29 @@ def test_language_follows_accept_language_and_the_users_choice(client):
     )
     english = client.get("/login", headers={"Accept-Language": "en-US"})
     assert "Log in" in english.get_data(as_text=True)
-    switched = client.get("/lang/zh?next=/login")
+    switched = switch_language(client, "zh", "/login")
     assert switched.status_code == 302 and switched.headers["Location"] == "/login"
     assert "登录" in client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
 
 
 def test_language_switch_never_redirects_off_site(client):
-    answer = client.get("/lang/en?next=https://evil.example/")
-    assert answer.headers["Location"] == "/"
+    token = csrf_token(client)
+    for target in ("https://evil.example/", "//evil.example/"):
+        answer = client.post("/lang/en", data={"next": target, "csrf_token": token})
+        assert answer.headers["Location"] == "/"
+
+
+def test_language_switch_is_a_post_with_the_pages_csrf_token(app, client, world):
+    """A GET changes nothing (review finding 2): not even a signed-in user's language."""
+    login(client, "it@acme.test")
+    assert client.get("/lang/zh").status_code == 405
+    refused = client.post("/lang/zh", data={"next": "/"})
+    assert refused.status_code == 400
+    with db_session(app) as session:
+        assert session.get(User, world.ids["it@acme.test"]).language is None
+    assert switch_language(client, "zh", "/").status_code == 302
+    with db_session(app) as session:
+        assert session.get(User, world.ids["it@acme.test"]).language == "zh"
 
 
 def test_pages_carry_security_headers(client):
