@@ -62,11 +62,11 @@ def register_extensions(app: Flask) -> None:
     """Database, object store, keys, login, CSRF, rate limiting and metrics."""
     from distro.accounts import auth, passwords
     from distro.api import inputs
-    from distro.core import db, limits
+    from distro.core import db, i18n, limits
     from distro.ops import metrics
     from distro.signing import keys
     from distro.storage import factory
-    from distro.web import filters, headers, i18n
+    from distro.web import filters, headers
 
     inputs.init_app(app)
     passwords.init_app(app)
@@ -86,14 +86,14 @@ def register_blueprints(app: Flask) -> None:
     from distro.accounts import onboarding_pages, onboarding_views, people_pages
     from distro.accounts import pages as account_pages
     from distro.accounts import views as account_views
+    from distro.accounts.auth import API_PREFIX, csrf
     from distro.api import views as api_views
-    from distro.audit import views as audit_views
     from distro.installations import pages as installation_pages
     from distro.installations import views as installation_views
     from distro.licenses import pages as license_pages
     from distro.licenses import views as license_views
     from distro.mail import pages as mail_pages
-    from distro.ops import health, metrics
+    from distro.ops import audit_api, health, import_api, metrics
     from distro.patches import pages as package_pages
     from distro.patches import views as package_views
     from distro.signing import views as key_views
@@ -112,7 +112,8 @@ def register_blueprints(app: Flask) -> None:
         people_pages.bp,
         mail_pages.bp,
         key_views.bp,
-        audit_views.bp,
+        audit_api.bp,
+        import_api.bp,
         package_views.bp,
         license_views.bp,
         installation_views.bp,
@@ -123,6 +124,10 @@ def register_blueprints(app: Flask) -> None:
         admin.bp,
     ):
         app.register_blueprint(blueprint)
+        if (blueprint.url_prefix or "").startswith(API_PREFIX):
+            # API writes check CSRF themselves, from a header and only for cookie
+            # sessions (`api_access`): the form check would read a streamed upload.
+            csrf.exempt(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

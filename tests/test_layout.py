@@ -63,3 +63,31 @@ def test_no_module_imports_itself_back_through_another():
 
     circles = [name for name in graph if reaches(name, name, set())]
     assert circles == []
+
+
+# Style habit 17, from the bottom up; a module imports from its own layer or below only.
+# (The same table as ../shared/tools/layers.py, so that CI checks it on a bare clone.)
+LAYERS = [
+    {"core", "migrations"},
+    {"storage", "signing", "audit", "api"},
+    {"accounts"},
+    {"patches", "licenses", "tuf"},
+    {"installations"},
+    {"mail", "web", "ops", "client", "cli", "app", "__init__"},
+]
+RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+
+def test_every_import_points_to_its_own_layer_or_below():
+    upward = []
+    for path in sorted(DISTRO.rglob("*.py")):
+        own = path.relative_to(DISTRO).parts[0].removesuffix(".py")
+        if own == "migrations":
+            continue  # migrations read the models of every layer
+        assert own in RANK, f"{own} has no layer in tests/test_layout.py"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("distro."):
+                target = node.module.split(".")[1]
+                if RANK.get(target, -1) > RANK[own]:
+                    upward.append(f"{path.relative_to(ROOT)} -> distro.{target}")
+    assert upward == []

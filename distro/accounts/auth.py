@@ -10,9 +10,9 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, current_app, g, request
+from flask import Flask, abort, current_app, g, request
 from flask import session as cookie
-from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
 from limits import parse as parse_limit
 from wtforms import ValidationError as WTFormsValidationError
@@ -166,6 +166,24 @@ def require_csrf_header() -> None:
         validate_csrf(token)
     except WTFormsValidationError as exc:
         raise CSRFError(exc.args[0] if exc.args else "CSRF token missing") from None
+
+
+def page_access(*roles: str) -> Callable:
+    """Guard a page: signed-in people with one of `roles` (admins always); others get a
+    403 page, and nobody signed in goes to the login page."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def guarded(*args, **kwargs):
+            actor = Actor(user=current_user._get_current_object(), ip=request.remote_addr)
+            if roles and not actor.has_role(*roles):
+                abort(403)
+            return view(actor, *args, **kwargs)
+
+        return guarded
+
+    return decorate
 
 
 def api_access(*roles: str, installer: bool = False) -> Callable:

@@ -20,13 +20,14 @@ from distro.accounts.models import CUSTOMER_ROLES, ROLES, Invitation, Organisati
 from distro.accounts.services import create_user, find_org, user_by_email
 from distro.core.clock import rfc3339, utcnow
 from distro.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationError
+from distro.core.events import record_event
+from distro.core.i18n import LANGUAGES
 from distro.core.ids import is_id
 from distro.core.parsers import parse_email
-from distro.mail import notices
-from distro.web.i18n import LANGUAGES
 
 LIFETIME = timedelta(days=7)
 DEAD_LINK = "this invitation is used, revoked, expired or unknown"
+SENT = "invitation.sent"  # the event the worker turns into a mailed link
 # Mail to outside addresses is limited (review finding 7): three resends of one
 # invitation a day, thirty invitation mails an hour for one organisation.
 RESENDS = throttle.Policy(
@@ -89,19 +90,18 @@ def invite(
     target = _target_org(session, actor, role, org)
     _refuse_what_the_inviter_may_know(session, actor, address, target)
     _count_send(session, actor, target)
-    token, token_hash = new_link_token()
     invitation = Invitation(
         email=address,
         role=role,
         org_id=target.id if target else None,
         invited_by=actor.user.id if actor.user else None,
         language=language if language in LANGUAGES else "en",
-        token_hash=token_hash,
+        token_hash=new_link_token()[1],  # a link nobody holds, until the worker mails one
         expires_at=utcnow() + LIFETIME,
     )
     session.add(invitation)
     session.flush()
-    notices.invitation(session, invitation, token)
+    record_event(session, SENT, invitation_id=invitation.id)
     audit.record(
         session,
         actor,
@@ -183,9 +183,9 @@ def resend(session: Session, actor: Actor, invitation_id: str) -> Invitation:
     throttle.check(session, RESENDS, invitation.id)
     throttle.hit(session, RESENDS, invitation.id)
     _count_send(session, actor, invitation.org)
-    token, invitation.token_hash = new_link_token()
+    invitation.token_hash = new_link_token()[1]  # the old link stops working now
     invitation.expires_at = utcnow() + LIFETIME
-    notices.invitation(session, invitation, token)
+    record_event(session, SENT, invitation_id=invitation.id)
     audit.record(
         session,
         actor,
@@ -296,6 +296,17 @@ def void_invitations_by(session: Session, inviter: User) -> int:
         execution_options={"synchronize_session": False},
     )
     return result.rowcount or 0
+
+
+def issue_link(session: Session, invitation_id: str) -> tuple[Invitation, str] | None:
+    """For the worker: a new link for a pending invitation (only its hash is kept), to be
+    mailed; None when the invitation was accepted or revoked meanwhile. The caller
+    commits. The link is made here, not in the request, so that no event carries it."""
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or status_of(invitation) != "pending":
+        return None
+    token, invitation.token_hash = new_link_token()
+    return invitation, token
 
 
 def invitation_json(invitation: Invitation) -> dict:

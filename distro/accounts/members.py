@@ -11,8 +11,8 @@ from distro.accounts.actor import Actor
 from distro.accounts.invitations import void_invitations_by
 from distro.accounts.models import User
 from distro.core.errors import Forbidden, NotFound, ValidationError
+from distro.core.i18n import LANGUAGES
 from distro.core.ids import is_id
-from distro.web.i18n import LANGUAGES
 
 
 def visible_users(actor: Actor):

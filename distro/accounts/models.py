@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -94,6 +95,7 @@ class ApiToken(Base):
     """A bearer token; only the SHA-256 of its secret is stored."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_created", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(100))

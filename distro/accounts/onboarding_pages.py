@@ -14,7 +14,7 @@ from distro.accounts import invitations, resets
 from distro.core.db import get_session
 from distro.core.errors import DistroError, Gone
 from distro.core.limits import limiter
-from distro.web.pagekit import show_error
+from distro.core.pagekit import show_error
 
 bp = Blueprint("onboarding_pages", __name__)
 

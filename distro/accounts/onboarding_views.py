@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import get_locale
 
 from distro.accounts import invitations, resets
-from distro.accounts.auth import api_access, csrf
+from distro.accounts.auth import api_access
 from distro.accounts.models import Invitation
 from distro.api.inputs import json_body
 from distro.core.db import get_session
@@ -18,7 +18,6 @@ from distro.core.limits import limiter
 from distro.core.pagination import page_json, paginate, parse_limit
 
 bp = Blueprint("onboarding", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
 
 
 def _reset_limit() -> str:

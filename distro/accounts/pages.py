@@ -21,17 +21,18 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from distro.accounts import members, tokens
-from distro.accounts.auth import sign_in, sign_out
+from distro.accounts.auth import page_access, sign_in, sign_out
 from distro.accounts.logins import check_login
 from distro.accounts.models import ApiToken
 from distro.api.inputs import no_store
 from distro.core.db import get_session
 from distro.core.errors import DistroError
 from distro.core.limits import limiter
+from distro.core.pagekit import ButtonForm, show_error
 from distro.core.parsers import parse_integer_text
-from distro.web.pagekit import ButtonForm, page_access, show_error
 
 bp = Blueprint("accounts", __name__)
+TOKENS_LISTED = 500  # the newest; `GET /api/v1/tokens` pages through all of them
 
 
 class LoginForm(FlaskForm):
@@ -120,7 +121,9 @@ def tokens_page(actor):
             session.commit()
         except DistroError as exc:
             show_error(form, exc)
-    rows = session.scalars(tokens.visible_tokens(actor).order_by(ApiToken.created_at.desc())).all()
+    rows = session.scalars(
+        tokens.visible_tokens(actor).order_by(ApiToken.created_at.desc()).limit(TOKENS_LISTED)
+    ).all()
     page = render_template("tokens.html", form=form, rows=rows, secret=secret, button=ButtonForm())
     return no_store(make_response(page))
 

@@ -34,5 +34,11 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=_settings["method"])
 
 
+# The hash of an account without a password yet (a bulk import): nothing matches it; its
+# owner sets one with a mailed reset link.
+NO_PASSWORD = "!"
+
+
 def password_matches(stored_hash: str | None, password: str) -> bool:
-    return check_password_hash(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    usable = stored_hash not in (None, NO_PASSWORD)
+    return check_password_hash(stored_hash if usable else _DUMMY_HASH, password) and usable

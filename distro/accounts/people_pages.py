@@ -13,11 +13,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from distro.accounts import invitations, members
+from distro.accounts.auth import page_access
 from distro.accounts.models import CUSTOMER_ROLES, ROLES, Invitation
 from distro.core.db import get_session
 from distro.core.errors import DistroError
-from distro.web.i18n import LANGUAGES, remember_in_cookie
-from distro.web.pagekit import ButtonForm, attempt, page_access, show_error
+from distro.core.i18n import LANGUAGES, remember_in_cookie
+from distro.core.pagekit import ButtonForm, attempt, show_error
 
 bp = Blueprint("people", __name__)
 

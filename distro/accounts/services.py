@@ -11,10 +11,22 @@ from sqlalchemy.orm import Session
 
 from distro import audit
 from distro.accounts.actor import Actor
-from distro.accounts.models import CUSTOMER_ROLES, ROLES, Organisation, User
+from distro.accounts.models import (
+    CUSTOMER_ROLES,
+    ROLES,
+    Organisation,
+    User,
+    org_account_managers,
+)
 from distro.accounts.passwords import hash_password
 from distro.core.errors import Conflict, NotFound, ValidationError
 from distro.core.parsers import parse_code, parse_email, parse_text
+
+
+def managed_org_ids(user: User):
+    """SQL: the ids of the organisations `user` is account manager of (a subquery, so
+    that an account manager of thousands of organisations costs one index read)."""
+    return select(org_account_managers.c.org_id).where(org_account_managers.c.user_id == user.id)
 
 
 def validate_code(code: object, what: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from distro.accounts import tokens
-from distro.accounts.auth import api_access, csrf
+from distro.accounts.auth import api_access
 from distro.accounts.models import ApiToken
 from distro.api.inputs import json_body, no_store
 from distro.core.db import get_session
@@ -13,7 +13,6 @@ from distro.core.errors import ValidationError
 from distro.core.pagination import page_json, paginate, parse_limit
 
 bp = Blueprint("tokens", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
 
 
 @bp.post("/tokens")

@@ -19,6 +19,7 @@ OBJECT = {"type": "object"}
 LIST_PARAMS = [("limit", "integer", False), ("cursor", "string", False)]
 JSON_BODY = "json"
 MULTIPART = "multipart"
+MULTIPART_TABLE = "multipart-table"
 
 # (method, path, summary, ok status, response schema, query params, body kind, public)
 OPERATIONS = [
@@ -301,6 +302,17 @@ OPERATIONS = [
         False,
     ),
     (
+        "post",
+        "/import/{kind}",
+        "Bulk import of orgs, users or licenses (admin): CSV with a header or JSON lines, "
+        "as a multipart 'file' or the body; all or nothing, idempotent",
+        200,
+        OBJECT,
+        [],
+        MULTIPART_TABLE,
+        False,
+    ),
+    (
         "get",
         "/audit",
         "Audit events (admin)",
@@ -373,6 +385,19 @@ def _operation(path, summary, status, schema, params, body, public) -> dict:
         op["security"] = []
     if body == JSON_BODY:
         op["requestBody"] = {"content": {"application/json": {"schema": OBJECT}}}
+    elif body == MULTIPART_TABLE:
+        op["requestBody"] = {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+                "text/csv": {"schema": {"type": "string"}},
+            }
+        }
     elif body == MULTIPART:
         op["requestBody"] = {
             "content": {

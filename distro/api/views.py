@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from distro.accounts.auth import csrf
 from distro.api.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
 
 
 @bp.get("/openapi.json")

@@ -3,6 +3,6 @@
 `audit.record(session, actor, action, ...)` is the one call every service makes.
 """
 
-from distro.audit.events import record
+from distro.audit.events import record, record_many
 
-__all__ = ["record"]
+__all__ = ["record", "record_many"]

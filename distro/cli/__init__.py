@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     """Add every command group; each lives in a module of its own, named after it."""
     from distro.cli import (
         doctor,
+        imports,
         init,
         keys,
         licenses,
@@ -52,6 +53,7 @@ def init_app(app: Flask) -> None:
         mail.worker_command,
         mail.mail_group,
         client_cli.fetch_command,
+        imports.import_command,
     ):
         app.cli.add_command(command)
 

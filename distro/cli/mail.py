@@ -65,7 +65,7 @@ def worker_command(once: bool):
     if not app.config.get("SMTP_URL"):
         click.echo("no DISTRO_SMTP_URL: mail stays in the outbox (shown to admins)", err=True)
     if once:
-        done = worker.run_once(app)
+        done = worker.run_until_idle(app)
         click.echo(
             f"handled {done.events} events; queued {done.queued} notices; sent {done.sent}, "
             f"retrying {done.retrying}, failed {done.failed}"

@@ -45,12 +45,17 @@ def default_config(cwd: Path | None = None) -> dict:
         "BASE_URL": "http://127.0.0.1:5000",  # the start of every link in mail
         "MAIL_MAX_ATTEMPTS": 8,  # then the message is marked failed
         "MAIL_POLL_SECONDS": 5,  # how often `distro worker` looks for due mail
+        # Organisations per transaction of a publish's fan-out (each holds the embedded
+        # database's write lock for about a tenth of a second at 500).
+        "FANOUT_BATCH": 500,
         "PASSWORD_RESET_RATE_LIMIT": "5 per minute",  # per address asking
         "REPORT_RATE_LIMIT": "120 per minute",  # installation reports, per token
         "MAX_UPLOAD_BYTES": 10 * 1024**3,
         # Every request body but a package upload: refused with 413 before it is read
         # (a declared length) or as soon as it grows past this (a chunked one).
         "MAX_BODY_BYTES": 1024 * 1024,
+        # A bulk import's table (`POST /api/v1/import/{kind}`, the admin page's form).
+        "MAX_IMPORT_BYTES": 256 * 1024**2,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
         "BAD_TOKEN_RATE_LIMIT": "20 per minute",
@@ -85,6 +90,10 @@ def check_config(config: dict) -> None:
     body = config["MAX_BODY_BYTES"]
     if isinstance(body, bool) or not isinstance(body, int) or not 4096 <= body <= 64 * 1024**2:
         raise ConfigError("DISTRO_MAX_BODY_BYTES must be a whole number from 4096 to 67108864")
+    for name, low, high in (("FANOUT_BATCH", 1, 10_000), ("MAX_IMPORT_BYTES", 1024, 2**40)):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"DISTRO_{name} must be a whole number from {low} to {high}")
     if config["SMTP_URL"]:
         smtp_settings(config["SMTP_URL"])  # raises ConfigError naming what is wrong
     base = config["BASE_URL"]

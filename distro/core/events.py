@@ -12,9 +12,22 @@ Workers claim due events with a lease (a worker that dies gives them back when i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, or_, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from distro.core.clock import utcnow
@@ -36,13 +49,14 @@ class Event(Base):
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    progress: Mapped[str | None] = mapped_column(String(64))
+    progress: Mapped[str | None] = mapped_column(String(64))  # where a fan-out stands
+    done_count: Mapped[int] = mapped_column(Integer, default=0)  # what it has handled
     last_error: Mapped[str | None] = mapped_column(String(2000))
 
 
 def record_event(session: Session, kind: str, **payload) -> Event:
     """Add an event to the use case's transaction (JSON-serialisable `payload`)."""
-    event = Event(kind=kind, payload=payload, attempts=0)
+    event = Event(kind=kind, payload=payload, attempts=0, done_count=0)
     session.add(event)
     return event
 
@@ -83,10 +97,32 @@ def finish(session: Session, event: Event) -> None:
     event.done_at, event.lease_until = utcnow(), None
 
 
-def backlog(session: Session, kinds: set[str] | None = None) -> tuple[int, datetime | None]:
-    """How many events wait, and since when the oldest waits (the Mail page, /metrics)."""
-    stmt = select(Event.id, Event.created_at).where(Event.done_at.is_(None))
-    if kinds:
-        stmt = stmt.where(Event.kind.in_(sorted(kinds)))
-    waiting = session.execute(stmt.order_by(Event.id).limit(10001)).all()
-    return len(waiting), (waiting[0].created_at if waiting else None)
+def release(session: Session, event: Event) -> None:
+    """Give an unfinished event back (a stopping worker): due again at once."""
+    event.lease_until = None
+
+
+@dataclass(frozen=True)
+class Backlog:
+    waiting: int
+    oldest: datetime | None
+    fanout_done: int  # organisations already notified by the fan-outs still running
+
+
+def backlog(session: Session) -> Backlog:
+    """What waits for the worker (the Mail page, /metrics): an index range read of the
+    undone events, which are few however long the history."""
+    waiting, oldest, done = session.execute(
+        select(func.count(), func.min(Event.created_at), func.sum(Event.done_count)).where(
+            Event.done_at.is_(None)
+        )
+    ).one()
+    return Backlog(waiting, oldest, int(done or 0))
+
+
+def prune(session: Session, keep: timedelta = timedelta(days=30)) -> int:
+    """Forget events handled more than `keep` ago (the worker's housekeeping)."""
+    result = session.execute(
+        delete(Event).where(Event.done_at.is_not(None), Event.done_at < utcnow() - keep)
+    )
+    return result.rowcount or 0

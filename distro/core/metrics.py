@@ -54,3 +54,19 @@ MAIL_ATTEMPTS = Counter(
     "Attempts to hand a message to the SMTP server, by outcome (sent, retry, failed)",
     ["outcome"],
 )
+EVENTS_WAITING = Gauge(
+    "distro_worker_events_waiting",
+    "Events the worker has yet to turn into mail (a publish's fan-out counts until its "
+    "last organisation), as of the last scrape",
+    multiprocess_mode="mostrecent",
+)
+EVENTS_WAITING_AGE = Gauge(
+    "distro_worker_events_oldest_age_seconds",
+    "How long the oldest waiting event has waited (0 when none), as of the last scrape",
+    multiprocess_mode="mostrecent",
+)
+FANOUT_ORGS_DONE = Gauge(
+    "distro_worker_fanout_organisations_done",
+    "Organisations already notified by the publish fan-outs still running",
+    multiprocess_mode="mostrecent",
+)

@@ -65,16 +65,25 @@ def _key_value(item: object, column) -> datetime | str | int:
 
 
 def paginate(
-    session: Session, stmt: Select, key_columns: list, limit: int, cursor: str | None
+    session: Session,
+    stmt: Select,
+    key_columns: list,
+    limit: int,
+    cursor: str | None,
+    *,
+    ascending: bool = False,
 ) -> tuple[list, str | None]:
-    """Run `stmt` newest first by `key_columns` (all descending, last one unique).
+    """Run `stmt` ordered by `key_columns` (newest first, or in ascending order; the last
+    column unique) from where `cursor` left off.
 
     Returns one page of entities and the cursor of the next page (None on the last).
     """
     if cursor:
-        stmt = stmt.where(tuple_(*key_columns) < tuple_(*_decode(cursor, key_columns)))
-    stmt = stmt.order_by(*[column.desc() for column in key_columns]).limit(limit + 1)
-    rows = list(session.scalars(stmt))
+        after = tuple_(*_decode(cursor, key_columns))
+        keys = tuple_(*key_columns)
+        stmt = stmt.where(keys > after if ascending else keys < after)
+    order = [column.asc() if ascending else column.desc() for column in key_columns]
+    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

@@ -38,6 +38,7 @@ _MOMENT = re.compile(
     r"(?:Z|[+-][0-9]{2}:[0-9]{2})?)?",
     re.ASCII,
 )
+_SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}", re.ASCII)
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
 _CURSOR = re.compile(r"[A-Za-z0-9_-]{1,2000}", re.ASCII)
 _MODULE_SEPARATORS = re.compile(r"[,\u3001]")  # `,` and the ideographic comma `、`
@@ -216,6 +217,16 @@ def parse_moment(value: object, field: str) -> datetime:
         else:
             return moment
     raise ValidationError(f"{field} must be {rule}", field=field)
+
+
+def parse_serial(value: object, field: str = "serial") -> str:
+    """A license serial as a vendor numbers them (`DL-1A2B3C`, `ERP/2021/00017` is not:
+    1 to 32 ASCII letters, digits, `.`, `_` or `-`, starting with a letter or digit)."""
+    rule = "1-32 letters, digits, '.', '_' or '-', starting with a letter or digit"
+    text = _ascii_token(value, field, rule)
+    if not _SERIAL.fullmatch(text):
+        raise ValidationError(f"{field} must be {rule}", field=field)
+    return text
 
 
 def parse_sha256(value: object, field: str = "sha256") -> str:

@@ -1,36 +1,46 @@
 """The vendor's view of what its customers run: per product and version, how many
-installations and organisations, how many are on the newest patch of their release
-line, which packages fail where; and, for account managers, the subscriptions that
-could take their free upgrade to the newest version."""
+installations and organisations, how many are on the newest patch of their release line,
+which packages fail where, and how each recent patch is taken up day by day.
+
+Everything is read from the summary that reports keep up to date (`summary`), never by
+counting installations or events on a page load; account managers see the sums over
+their own organisations only.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from distro.accounts.actor import Actor
+from distro.accounts.services import managed_org_ids
 from distro.core.clock import today
-from distro.core.errors import DistroError, Forbidden
-from distro.core.versions import line_key, release_line, version_key
+from distro.core.errors import Forbidden
+from distro.core.versions import line_key
 from distro.installations.models import Installation, InstallationEvent
-from distro.licenses import upgrades
-from distro.licenses.models import License, LicenseRequest
-from distro.licenses.rules import active_clause
-from distro.licenses.services import visible_licenses
+from distro.installations.summary import (
+    FleetDay,
+    FleetFailedOrg,
+    FleetFailure,
+    FleetOrgVersion,
+    FleetVersion,
+)
 from distro.patches.models import Package, Product
-from distro.signing.signer import Signer
+
+CURVE_PACKAGES = 5  # the newest patches and feature packs get an adoption curve
+CURVE_DAYS = 60
 
 
 @dataclass
 class VersionRow:
     version: str
-    installations: int = 0
-    orgs: set = field(default_factory=set)
-    on_newest: bool = True
+    version_key: str
+    installations: int
+    orgs: int
+    on_newest: bool
 
 
 @dataclass
@@ -43,12 +53,23 @@ class FailureRow:
 
 
 @dataclass
+class Curve:
+    """Share of the installations on the package's release line (or a newer one) that
+    run its version or newer, per day since it was published; failed installs per day."""
+
+    package: Package
+    points: list[tuple[date, float]] = field(default_factory=list)
+    failed: dict[date, int] = field(default_factory=dict)
+
+
+@dataclass
 class Fleet:
     product: Product
     versions: list[VersionRow]
     installations: int
     on_newest: int
     failures: list[FailureRow]
+    curves: list[Curve]
 
     @property
     def percent_on_newest(self) -> int | None:
@@ -60,166 +81,183 @@ def _staff(actor: Actor) -> None:
         raise Forbidden("the fleet view is for vendor staff")
 
 
-def _scope(actor: Actor, stmt, org_column):
-    """Account managers see their own organisations only; other staff see all."""
-    if actor.role == "account_manager":
-        return stmt.where(org_column.in_([org.id for org in actor.user.managed_orgs]))
-    return stmt
+def newest_by_line(session: Session, product_id: str) -> dict[str, tuple[str, str]]:
+    """Release line key -> (version key, version) of the newest unyanked package of
+    each line of the product: one grouped read of the packages index."""
+    tops = session.execute(
+        select(Package.line_key, func.max(Package.version_key))
+        .where(Package.product_id == product_id, Package.yanked.is_(False))
+        .group_by(Package.line_key)
+    ).all()
+    if not tops:
+        return {}
+    names = dict(
+        session.execute(
+            select(Package.version_key, Package.version).where(
+                Package.product_id == product_id,
+                Package.version_key.in_([key for _line, key in tops]),
+            )
+        ).all()
+    )
+    return {line: (key, names[key]) for line, key in tops}
 
 
-def newest_by_line(session: Session, product: Product) -> dict[str, Package]:
-    """The newest unyanked package of each release line of the product."""
-    newest: dict[str, Package] = {}
-    for package in session.scalars(
-        select(Package).where(Package.product_id == product.id, Package.yanked.is_(False))
-    ):
-        line = release_line(package.version)
-        if line not in newest or package.version_key > newest[line].version_key:
-            newest[line] = package
-    return newest
-
-
-def is_current(version: str, newest: dict[str, Package]) -> bool:
+def is_current(version: str, version_key: str, tops: dict[str, tuple[str, str]]) -> bool:
     """On the newest patch of its release line (or on a line nothing was published for)."""
-    top = newest.get(release_line(version))
-    return top is None or version_key(version) >= top.version_key
+    top = tops.get(line_key(version))
+    return top is None or version_key >= top[0]
 
 
 def fleet(session: Session, actor: Actor, product: Product) -> Fleet:
     _staff(actor)
-    newest = newest_by_line(session, product)
-    rows: dict[str, VersionRow] = {}
-    installs = session.scalars(
-        _scope(actor, select(Installation), Installation.org_id).where(
-            Installation.product_id == product.id
-        )
-    ).all()
-    for installation in installs:
-        row = rows.get(installation.version)
-        if row is None:
-            on_newest = is_current(installation.version, newest)
-            row = rows[installation.version] = VersionRow(installation.version, on_newest=on_newest)
-        row.installations += 1
-        row.orgs.add(installation.org_id)
+    tops = newest_by_line(session, product.id)
+    rows = [
+        VersionRow(version, key, installs, orgs, is_current(version, key, tops))
+        for version, key, installs, orgs in _version_counts(session, actor, product)
+    ]
+    rows.sort(key=lambda row: row.version_key, reverse=True)
     return Fleet(
         product=product,
-        versions=sorted(rows.values(), key=lambda r: version_key(r.version), reverse=True),
-        installations=len(installs),
-        on_newest=sum(r.installations for r in rows.values() if r.on_newest),
+        versions=rows,
+        installations=sum(r.installations for r in rows),
+        on_newest=sum(r.installations for r in rows if r.on_newest),
         failures=_failures(session, actor, product),
+        curves=adoption_curves(session, product),
+    )
+
+
+def _version_counts(session: Session, actor: Actor, product: Product):
+    """(version, key, installations, organisations) per version in use."""
+    return session.execute(version_counts_query(actor, product)).all()
+
+
+def version_counts_query(actor: Actor, product: Product) -> Select:
+    """The versions table of the fleet page: the summary's rows, or for an account
+    manager the sums over the organisations they look after."""
+    if actor.role != "account_manager":
+        return select(
+            FleetVersion.version,
+            FleetVersion.version_key,
+            FleetVersion.installations,
+            FleetVersion.orgs,
+        ).where(FleetVersion.product_id == product.id, FleetVersion.installations > 0)
+    mine = (
+        select(
+            FleetOrgVersion.version_key,
+            func.sum(FleetOrgVersion.installations).label("installations"),
+            func.count().label("orgs"),
+        )
+        .where(
+            FleetOrgVersion.product_id == product.id,
+            FleetOrgVersion.org_id.in_(managed_org_ids(actor.user)),
+        )
+        .group_by(FleetOrgVersion.version_key)
+        .subquery()
+    )
+    return select(FleetVersion.version, mine.c.version_key, mine.c.installations, mine.c.orgs).join(
+        FleetVersion,
+        (FleetVersion.product_id == product.id) & (FleetVersion.version_key == mine.c.version_key),
     )
 
 
 def _failures(session: Session, actor: Actor, product: Product) -> list[FailureRow]:
     """Failed installs per package, most failures first."""
-    failed = _scope(
-        actor,
-        select(
-            InstallationEvent.package_id,
-            func.count(),
-            func.count(func.distinct(Installation.org_id)),
-            func.max(InstallationEvent.created_at),
-        )
-        .join(Installation, Installation.id == InstallationEvent.installation_id)
-        .where(
-            Installation.product_id == product.id,
-            InstallationEvent.event == "failed",
-            InstallationEvent.package_id.is_not(None),
-        )
-        .group_by(InstallationEvent.package_id),
-        Installation.org_id,
-    )
-    rows = []
-    for package_id, count, orgs, last_at in session.execute(failed):
-        last_error = session.scalars(
-            select(InstallationEvent.error)
-            .where(
-                InstallationEvent.package_id == package_id,
-                InstallationEvent.event == "failed",
-                InstallationEvent.created_at == last_at,
-            )
-            .limit(1)
-        ).first()
-        rows.append(FailureRow(session.get(Package, package_id), count, orgs, last_at, last_error))
+    if actor.role != "account_manager":
+        counted = session.execute(
+            select(
+                FleetFailure.package_id,
+                FleetFailure.failures,
+                FleetFailure.orgs,
+                FleetFailure.last_at,
+                FleetFailure.last_error,
+            ).where(FleetFailure.product_id == product.id)
+        ).all()
+    else:
+        counted = [
+            (*row, _last_error(session, actor, row[0]))
+            for row in session.execute(
+                select(
+                    FleetFailedOrg.package_id,
+                    func.sum(FleetFailedOrg.failures),
+                    func.count(),
+                    func.max(FleetFailedOrg.last_at),
+                )
+                .join(FleetFailure, FleetFailure.package_id == FleetFailedOrg.package_id)
+                .where(
+                    FleetFailure.product_id == product.id,
+                    FleetFailedOrg.org_id.in_(managed_org_ids(actor.user)),
+                )
+                .group_by(FleetFailedOrg.package_id)
+            ).all()
+        ]
+    packages = {
+        p.id: p
+        for p in session.scalars(select(Package).where(Package.id.in_([c[0] for c in counted])))
+    }
+    rows = [
+        FailureRow(packages[pid], int(n), int(orgs), last_at, error)
+        for pid, n, orgs, last_at, error in counted
+        if pid in packages
+    ]
     return sorted(rows, key=lambda r: (-r.failures, r.package.version_key))
 
 
-@dataclass
-class Eligible:
-    license: License
-    target: str
-
-
-def eligible_upgrades(session: Session, actor: Actor) -> list[Eligible]:
-    """Active subscriptions (of the account manager's organisations) below the newest
-    published version of their product, with no pending request."""
-    if actor.role not in ("account_manager", "admin"):
-        raise Forbidden("eligible upgrades are for account managers")
-    pending = select(LicenseRequest.license_id).where(LicenseRequest.status == "pending")
-    candidates = session.scalars(
-        visible_licenses(actor)
+def _last_error(session: Session, actor: Actor, package_id: str) -> str | None:
+    """The newest failure message of the package among the account manager's own
+    organisations (the vendor-wide one may be another customer's)."""
+    return session.scalars(
+        select(InstallationEvent.error)
+        .join(Installation, Installation.id == InstallationEvent.installation_id)
         .where(
-            License.kind == "subscription",
-            active_clause(today()),
-            License.id.not_in(pending),
+            InstallationEvent.package_id == package_id,
+            InstallationEvent.event == "failed",
+            Installation.org_id.in_(managed_org_ids(actor.user)),
         )
-        .order_by(License.org_id, License.product_id)
+        .order_by(InstallationEvent.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def adoption_curves(session: Session, product: Product) -> list[Curve]:
+    """A curve for each of the newest patches and feature packs of the product."""
+    recent = session.scalars(
+        select(Package)
+        .where(
+            Package.product_id == product.id,
+            Package.yanked.is_(False),
+            Package.kind != "installer",
+        )
+        .order_by(Package.published_at.desc(), Package.id)
+        .limit(CURVE_PACKAGES)
     ).all()
-    newest: dict[str, str | None] = {}
-    found = []
-    for license in candidates:
-        if license.product_id not in newest:
-            newest[license.product_id] = newest_release(session, license.product_id)
-        target = newest[license.product_id]
-        if target is not None and line_key(target) > line_key(license.version):
-            found.append(Eligible(license, target))
-    return found
+    if not recent:
+        return []
+    first_day = max(min(p.published_at.date() for p in recent), today() - timedelta(CURVE_DAYS))
+    history: dict[date, list[tuple[str, int]]] = {}
+    for day, key, count in session.execute(
+        select(FleetDay.day, FleetDay.version_key, FleetDay.installations).where(
+            FleetDay.product_id == product.id, FleetDay.day >= first_day
+        )
+    ):
+        history.setdefault(day, []).append((key, count))
+    return [_curve(session, package, history) for package in recent]
 
 
-def newest_release(session: Session, product_id: str) -> str | None:
-    """The version a license upgrade should name: the newest release line that has an
-    unyanked package, as that line's own version (`9.1`) where it was published, else
-    the newest version published in the line. Patches within a line need no upgrade:
-    the line's license already entitles them."""
-    packages = session.scalars(
-        select(Package).where(Package.product_id == product_id, Package.yanked.is_(False))
-    ).all()
-    if not packages:
-        return None
-    top_line = max(p.line_key for p in packages)
-    in_line = [p for p in packages if p.line_key == top_line]
-    line = release_line(in_line[0].version)
-    if any(version_key(p.version) == version_key(line) for p in in_line):
-        return line
-    return max(in_line, key=lambda p: p.version_key).version
-
-
-@dataclass
-class Outcome:
-    license_id: str
-    target: str | None
-    request: LicenseRequest | None = None
-    error: str | None = None
-
-
-def request_upgrades(
-    session: Session, actor: Actor, license_ids: list[str], signer: Callable[[], Signer]
-) -> list[Outcome]:
-    """Request the newest version for each license; one line's refusal (a rule, a
-    duplicate) is reported and does not stop the others. The caller commits."""
-    targets = {e.license.id: e.target for e in eligible_upgrades(session, actor)}
-    outcomes = []
-    for license_id in license_ids:
-        target = targets.get(license_id)
-        outcome = Outcome(license_id, target)
-        try:
-            with session.begin_nested():
-                if target is None:
-                    raise Forbidden("not eligible: no newer version, or a request is pending")
-                outcome.request = upgrades.submit_request(
-                    session, actor, license_id=license_id, target_version=target, signer=signer
-                )
-        except DistroError as exc:
-            outcome.error = exc.message
-        outcomes.append(outcome)
-    return outcomes
+def _curve(session: Session, package: Package, history) -> Curve:
+    curve = Curve(package)
+    since = package.published_at.date()
+    for day in sorted(d for d in history if d >= since):
+        reached = [(key, n) for key, n in history[day] if key >= package.line_key]
+        total = sum(n for _key, n in reached)
+        done = sum(n for key, n in reached if key >= package.version_key)
+        curve.points.append((day, done / total if total else 0.0))
+    failed_day = func.date(InstallationEvent.created_at)
+    curve.failed = {
+        date.fromisoformat(str(day)): n
+        for day, n in session.execute(
+            select(failed_day, func.count())
+            .where(InstallationEvent.package_id == package.id, InstallationEvent.event == "failed")
+            .group_by(failed_day)
+        )
+    }
+    return curve

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from distro.accounts.models import Organisation
@@ -23,7 +23,12 @@ class Installation(Base):
     The name is the organisation's own (unique per organisation and product)."""
 
     __tablename__ = "installations"
-    __table_args__ = (UniqueConstraint("org_id", "product_id", "name", name="uq_installation"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "product_id", "name", name="uq_installation"),
+        # An organisation's installations page, in name order, one page at a time.
+        Index("ix_installations_org_name", "org_id", "name", "id"),
+        Index("ix_installations_created", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -31,6 +36,7 @@ class Installation(Base):
     name: Mapped[str] = mapped_column(String(64))
     ring: Mapped[str] = mapped_column(String(32), default=DEFAULT_RING)
     version: Mapped[str] = mapped_column(String(64))
+    version_key: Mapped[str] = mapped_column(String(64))  # `distro.core.versions.version_key`
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_failure_at: Mapped[datetime | None] = mapped_column(DateTime)

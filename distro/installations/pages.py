@@ -7,22 +7,38 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from distro.accounts.auth import page_access
 from distro.core.db import get_session
-from distro.core.errors import DistroError
-from distro.core.versions import release_line, version_key
+from distro.core.errors import DistroError, NotFound, ValidationError
+from distro.core.pagekit import ButtonForm, attempt, csv_response, show_error
+from distro.core.pagination import paginate
+from distro.core.parsers import parse_cursor
+from distro.installations import eligible as upgrades_due
 from distro.installations import fleet as fleet_service
 from distro.installations import services
+from distro.installations.behind import behind, org_totals
 from distro.installations.models import Installation
 from distro.patches.entitlement import entitled_products
-from distro.patches.models import Package, Product
+from distro.patches.models import Product
+from distro.patches.products import product_by_code
 from distro.signing.keys import lazy_signer
-from distro.web.pagekit import ButtonForm, attempt, page_access, show_error
 
 bp = Blueprint("installation_pages", __name__)
+PAGE = 50
+
+
+def _cursor() -> str | None:
+    """The page's cursor; one that is not ours starts from the first page."""
+    raw = request.args.get("cursor")
+    try:
+        return parse_cursor(raw) if raw else None
+    except ValidationError:
+        return None
 
 
 class RingForm(FlaskForm):
@@ -34,25 +50,6 @@ class ApprovalForm(FlaskForm):
     product = SelectField(_l("Product"))
     version = StringField(_l("Approved version"), validators=[DataRequired(), Length(max=64)])
     deadline = StringField(_l("Install by (YYYY-MM-DD, optional)"), validators=[Length(max=10)])
-
-
-def behind(session, installation: Installation, newest: dict) -> tuple[str | None, int]:
-    """(newest version of its release line, how many patches it is behind)."""
-    top = newest.get(release_line(installation.version))
-    if top is None:
-        return None, 0
-    count = session.scalar(
-        select(func.count())
-        .select_from(Package)
-        .where(
-            Package.product_id == installation.product_id,
-            Package.yanked.is_(False),
-            Package.kind != "installer",
-            Package.line_key == top.line_key,
-            Package.version_key > version_key(installation.version),
-        )
-    )
-    return top.version, count
 
 
 @bp.route("/installations", methods=["GET", "POST"])
@@ -79,16 +76,26 @@ def installations(actor):
         except DistroError as exc:
             session.rollback()
             show_error(form, exc)
-    rows = session.scalars(
-        services.visible_installations(actor).order_by(Installation.name).limit(500)
-    ).all()
-    newest = {p.id: fleet_service.newest_by_line(session, p) for p in {r.product for r in rows}}
-    table = [(r, *behind(session, r, newest[r.product_id])) for r in rows]
+    rows, later = paginate(
+        session,
+        services.visible_installations(actor).options(
+            joinedload(Installation.org), joinedload(Installation.product)
+        ),
+        [Installation.org_id, Installation.name, Installation.id],
+        PAGE,
+        _cursor(),
+        ascending=True,
+    )
+    how_far = behind(session, rows)
+    table = [(r, *how_far[r.id]) for r in rows]
     approvals = services.approvals_of(session, actor.org_id) if actor.org_id else []
     codes = {p.id: p.code for p in session.scalars(select(Product))}
+    totals = org_totals(session, actor.org_id) if actor.org_id else {}
     return render_template(
         "installations.html",
         rows=table,
+        later=later,
+        totals=[(codes[pid], t) for pid, t in sorted(totals.items(), key=lambda i: codes[i[0]])],
         approvals=approvals,
         codes=codes,
         form=form,
@@ -131,7 +138,7 @@ def fleet(actor):
     chosen = chosen or (products[0] if products else None)
     view = fleet_service.fleet(session, actor, chosen) if chosen else None
     eligible = (
-        fleet_service.eligible_upgrades(session, actor) if actor.has_role("account_manager") else []
+        upgrades_due.eligible_upgrades(session, actor) if actor.has_role("account_manager") else []
     )
     return render_template(
         "fleet.html",
@@ -144,6 +151,34 @@ def fleet(actor):
     )
 
 
+@bp.get("/fleet.csv")
+@page_access("account_manager", "approver", "publisher")
+def fleet_csv(actor):
+    """The fleet page's numbers: versions in use, or each recent patch's adoption."""
+    session = get_session()
+    product = product_by_code(session, request.args.get("product"))
+    if product is None:
+        raise NotFound("no such product")
+    view = fleet_service.fleet(session, actor, product)
+    if request.args.get("table") == "adoption":
+        rows = [("package_id", "version", "day", "share", "failed_installs")] + [
+            (
+                c.package.id,
+                c.package.version,
+                day.isoformat(),
+                round(share, 4),
+                c.failed.get(day, 0),
+            )
+            for c in view.curves
+            for day, share in c.points
+        ]
+    else:
+        rows = [("version", "installations", "organisations", "on_newest_patch")] + [
+            (r.version, r.installations, r.orgs, r.on_newest) for r in view.versions
+        ]
+    return csv_response(rows, f"fleet-{product.code}.csv")
+
+
 @bp.post("/fleet/upgrades")
 @page_access("account_manager")
 def request_upgrades(actor):
@@ -153,7 +188,7 @@ def request_upgrades(actor):
     # A line's own button names its license; the other button sends the ticked ones.
     only = request.args.get("only")
     chosen = [only] if only else request.form.getlist("license_id")[:500]
-    outcomes = fleet_service.request_upgrades(session, actor, chosen, lazy_signer(session))
+    outcomes = upgrades_due.request_upgrades(session, actor, chosen, lazy_signer(session))
     session.commit()
     done = sum(1 for o in outcomes if o.request is not None)
     flash(
@@ -165,7 +200,7 @@ def request_upgrades(actor):
         products=products,
         chosen=None,
         view=None,
-        eligible=fleet_service.eligible_upgrades(session, actor),
+        eligible=upgrades_due.eligible_upgrades(session, actor),
         outcomes=outcomes,
         button=ButtonForm(),
     )

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from distro import audit
 from distro.accounts.actor import Actor
-from distro.accounts.models import org_account_managers
+from distro.accounts.services import managed_org_ids
 from distro.core.clock import rfc3339, utcnow
 from distro.core.errors import DistroError, Forbidden, NotFound, RuleViolation, ValidationError
 from distro.core.ids import is_id
 from distro.core.parsers import parse_code, parse_date, parse_name, parse_text, parse_version
 from distro.core.versions import line_key, version_key
+from distro.installations import summary
 from distro.installations.models import (
     DEFAULT_RING,
     EVENTS,
@@ -61,13 +62,31 @@ def report(session: Session, actor: Actor, body: dict) -> Installation:
         raise RuleViolation(f"event must be one of {', '.join(EVENTS)}", field="event")
     package_id = _package_of(session, product, line, body.get("package_id"))
     error = parse_text(body.get("error"), "error", MAX_ERROR, multiline=True) or None
-    installation = _installation(session, actor.org_id, product, name)
+    installation, created = _installation(session, actor.org_id, product, name)
     now = utcnow()
-    installation.version, installation.last_seen_at = version, now
+    old_key = None if created else installation.version_key
+    installation.version, installation.version_key = version, version_key(version)
+    installation.last_seen_at = now
+    summary.moved(
+        session,
+        product_id=product.id,
+        org_id=actor.org_id,
+        old_key=old_key,
+        new_key=installation.version_key,
+        new_version=version,
+    )
     if event == "failed":
         installation.last_failure_at = now
         installation.last_failure_package_id = package_id
         installation.last_failure_error = error
+        if package_id:
+            summary.failed(
+                session,
+                product_id=product.id,
+                org_id=actor.org_id,
+                package_id=package_id,
+                error=error,
+            )
     elif event == "installed" and package_id and package_id == installation.last_failure_package_id:
         installation.last_failure_at = installation.last_failure_error = None
         installation.last_failure_package_id = None
@@ -116,8 +135,11 @@ def _package_of(session: Session, product: Product, line: str, package_id: objec
     return package.id
 
 
-def _installation(session: Session, org_id: str, product: Product, name: str) -> Installation:
-    """The named installation, created if new (two first reports at once make one)."""
+def _installation(
+    session: Session, org_id: str, product: Product, name: str
+) -> tuple[Installation, bool]:
+    """The named installation and whether this report created it (two first reports at
+    once make one)."""
     stmt = select(Installation).where(
         Installation.org_id == org_id,
         Installation.product_id == product.id,
@@ -125,14 +147,20 @@ def _installation(session: Session, org_id: str, product: Product, name: str) ->
     )
     found = session.scalars(stmt).first()
     if found is not None:
-        return found
+        return found, False
     try:
         with session.begin_nested():
-            found = Installation(org_id=org_id, product_id=product.id, name=name, version="0")
+            found = Installation(
+                org_id=org_id,
+                product_id=product.id,
+                name=name,
+                version="0",
+                version_key=version_key("0"),
+            )
             session.add(found)
     except IntegrityError:
-        found = session.scalars(stmt).one()
-    return found
+        return session.scalars(stmt).one(), False
+    return found, True
 
 
 def visible_installations(actor: Actor):
@@ -140,10 +168,7 @@ def visible_installations(actor: Actor):
     fleet page); other staff: all."""
     stmt = select(Installation)
     if actor.role == "account_manager":
-        managed = select(org_account_managers.c.org_id).where(
-            org_account_managers.c.user_id == actor.user.id
-        )
-        return stmt.where(Installation.org_id.in_(managed))
+        return stmt.where(Installation.org_id.in_(managed_org_ids(actor.user)))
     if actor.is_staff:
         return stmt
     return stmt.where(Installation.org_id == actor.org_id)

@@ -6,18 +6,20 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
-from distro.accounts.auth import api_access, csrf
+from distro.accounts.auth import api_access
 from distro.api.inputs import json_body
 from distro.core.db import get_session
-from distro.core.errors import TooLarge
+from distro.core.errors import TooLarge, ValidationError
 from distro.core.limits import limiter
 from distro.core.pagination import page_json, paginate, parse_limit
+from distro.core.parsers import parse_name
 from distro.installations import services
 from distro.installations.models import Installation
+from distro.patches import catalogue
+from distro.patches.entitlement import product_for
 from distro.patches.products import product_by_code
 
 bp = Blueprint("installations", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
 MAX_REPORT_BYTES = 16 * 1024
 
 
@@ -27,6 +29,31 @@ def _reporter() -> str:
     _ = current_user.is_authenticated  # runs the bearer-token loader, which sets g.api_token
     token = g.get("api_token")
     return f"token:{token.id}" if token is not None else f"ip:{get_remote_address()}"
+
+
+# The update plan lives here, not with the catalogue, because an installation's ring
+# approval may cap it.
+@bp.get("/products/<code>/updates")
+@api_access(installer=True)
+def updates(actor, code: str):
+    if not request.args.get("from"):
+        raise ValidationError("from is required: the version installed now", field="from")
+    session = get_session()
+    name = request.args.get("installation")
+    if name is None:
+        plan = catalogue.update_plan(session, actor, code, request.args["from"])
+        return jsonify(items=[catalogue.package_json(p) for p in plan])
+    name = parse_name(name, "installation")
+    product, _line = product_for(session, actor, code)
+    ring = services.ring_of(session, actor, product, name)
+    approval, cap = services.plan_cap(session, actor, product, ring)
+    plan = catalogue.update_plan(session, actor, code, request.args["from"], target=cap)
+    return jsonify(
+        items=[catalogue.package_json(p) for p in plan],
+        installation=name,
+        ring=ring,
+        approval=services.approval_json(approval, code) if approval else None,
+    )
 
 
 @bp.post("/installations/report")

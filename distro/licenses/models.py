@@ -37,18 +37,27 @@ REQUEST_STATUSES = ("pending", "issued", "rejected", "cancelled")
 
 class License(Base):
     __tablename__ = "licenses"
+    __table_args__ = (
+        Index("ix_licenses_product_org", "product_id", "org_id"),
+        # Subscriptions below their product's newest release line (eligible upgrades).
+        Index("ix_licenses_product_line", "product_id", "line_key"),
+        Index("ix_licenses_issued", "issued_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     serial: Mapped[str] = mapped_column(String(32), unique=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), index=True)
     version: Mapped[str] = mapped_column(String(64))
+    # The sortable key of the version's release line (`distro.core.versions.line_key`):
+    # entitlement and the publish fan-out compare lines in SQL.
+    line_key: Mapped[str] = mapped_column(String(64))
     modules: Mapped[list] = mapped_column(JSON)
     user_count: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     deployment: Mapped[str] = mapped_column(String(16))
     starts: Mapped[date] = mapped_column(Date)
-    expires: Mapped[date | None] = mapped_column(Date)
+    expires: Mapped[date | None] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     supersedes: Mapped[str | None] = mapped_column(ForeignKey("licenses.id"))
@@ -73,6 +82,7 @@ class LicenseRequest(Base):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
+        Index("ix_license_requests_status", "status", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from distro.accounts.auth import page_access
 from distro.core.db import get_session
-from distro.core.errors import DistroError
+from distro.core.errors import DistroError, ValidationError
+from distro.core.pagekit import ButtonForm, show_error
+from distro.core.pagination import paginate
+from distro.core.parsers import parse_cursor
 from distro.core.versions import version_tuple
 from distro.licenses import services, upgrades
 from distro.licenses.models import License, LicenseRequest
 from distro.patches.models import Package
 from distro.signing.keys import active_signer, get_key_source, lazy_signer
-from distro.web.pagekit import ButtonForm, page_access, show_error
 
 bp = Blueprint("license_pages", __name__)
+PAGE = 100
 
 
 class UpgradeForm(FlaskForm):
@@ -38,14 +43,22 @@ class RejectForm(FlaskForm):
 @bp.get("/licenses")
 @page_access()
 def licenses(actor):
-    rows = (
-        get_session()
-        .scalars(
-            services.visible_licenses(actor).order_by(License.org_id, License.issued_at.desc())
-        )
-        .all()
+    """A page at a time, by organisation (an admin's view holds every customer's)."""
+    try:
+        cursor = parse_cursor(request.args["cursor"]) if request.args.get("cursor") else None
+    except ValidationError:
+        cursor = None
+    rows, later = paginate(
+        get_session(),
+        services.visible_licenses(actor).options(
+            joinedload(License.org), joinedload(License.product)
+        ),
+        [License.org_id, License.id],
+        PAGE,
+        cursor,
+        ascending=True,
     )
-    return render_template("licenses.html", licenses=rows, actor=actor)
+    return render_template("licenses.html", licenses=rows, actor=actor, later=later)
 
 
 def newer_published_versions(session, license: License) -> list[str]:

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session, joinedload
 from distro import audit
 from distro.accounts.actor import Actor
 from distro.accounts.models import CUSTOMER_ROLES, Organisation
+from distro.accounts.services import managed_org_ids
 from distro.core.clock import rfc3339, utcnow
 from distro.core.errors import NotFound, ValidationError
 from distro.core.ids import is_id, new_id
 from distro.core.parsers import parse_integer, parse_module_codes, parse_version
+from distro.core.versions import line_key
 from distro.licenses import licensefile
 from distro.licenses.models import DEPLOYMENTS, LICENSE_KINDS, License
 from distro.patches.models import Product
@@ -75,6 +77,7 @@ def issue_license(
         org_id=org.id,
         product_id=product.id,
         version=version,
+        line_key=line_key(version),
         modules=modules,
         user_count=user_count,
         kind=kind,
@@ -172,8 +175,7 @@ def visible_licenses(actor: Actor):
     if actor.role in CUSTOMER_ROLES:
         return stmt.where(License.org_id == actor.org_id)
     if actor.role == "account_manager":
-        managed = [org.id for org in actor.user.managed_orgs]
-        return stmt.where(License.org_id.in_(managed))
+        return stmt.where(License.org_id.in_(managed_org_ids(actor.user)))
     return stmt
 
 

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from distro import audit
 from distro.accounts.actor import Actor
+from distro.accounts.services import managed_org_ids
 from distro.core.clock import rfc3339, today, utcnow
 from distro.core.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationError
+from distro.core.events import record_event
 from distro.core.ids import is_id
 from distro.core.parsers import parse_text, parse_version
 from distro.core.versions import version_tuple
@@ -29,13 +31,17 @@ from distro.licenses.services import (
     validate_modules,
     validate_user_count,
 )
-from distro.mail import notices
 from distro.patches.products import require_published
 from distro.signing.signer import Signer
 
 MAX_TEXT = 2000
 # Who decides under system review: no person (audited with actor_id null, by=system).
 SYSTEM = Actor(user=None)
+
+
+# Events the worker turns into mail (`distro.mail.events`).
+LICENSE_ISSUED = "license.issued"
+REQUEST_REJECTED = "request.rejected"
 
 
 def _text(value: object, field: str, *, required: bool = False) -> str:
@@ -139,9 +145,7 @@ def submit_request(
 
 def visible_requests(actor: Actor):
     if actor.role == "account_manager":
-        return select(LicenseRequest).where(
-            LicenseRequest.org_id.in_([org.id for org in actor.user.managed_orgs])
-        )
+        return select(LicenseRequest).where(LicenseRequest.org_id.in_(managed_org_ids(actor.user)))
     if actor.role in ("approver", "admin"):
         return select(LicenseRequest)
     raise Forbidden("upgrade requests are for account managers and approvers")
@@ -269,7 +273,7 @@ def _issue(
         supersedes=source.id,
         request_id=request.id,
     )
-    notices.license_issued(session, issued, request)
+    record_event(session, LICENSE_ISSUED, license_id=issued.id, request_id=request.id)
     return issued
 
 
@@ -302,7 +306,7 @@ def reject_request(
         org_id=request.org_id,
         reason=reason,
     )
-    notices.request_rejected(session, request)
+    record_event(session, REQUEST_REJECTED, request_id=request.id)
     return request
 
 

@@ -1,7 +1,8 @@
 """Which events send which mail to whom (issue 16's five messages).
 
-Each function is called inside the transaction of its event, so the mail exists exactly
-when the event does. Recipients: the customer admins of the organisation concerned (the
+Each function is called by the worker (`distro.mail.events`) in the transaction that
+marks its event handled, so the mail is queued exactly once, and only for events whose
+use case committed. Recipients: the customer admins of the organisation concerned (the
 read-only customer users are not asked to act on anything), plus vendor staff where
 the message is theirs.
 """
@@ -17,12 +18,11 @@ from sqlalchemy.orm import Session
 
 from distro.accounts.models import Invitation, Organisation, User
 from distro.core.clock import today
-from distro.core.versions import line_key
 from distro.licenses.models import License, LicenseRequest
 from distro.licenses.rules import active_clause
 from distro.mail.models import MailNotice
-from distro.mail.outbox import Attachment, enqueue, enqueue_for_users
-from distro.patches.models import Package, Product
+from distro.mail.outbox import Attachment, compose_for_users, enqueue, enqueue_for_users
+from distro.patches.models import Package
 
 EXPIRY_NOTICE_DAYS = (30, 7)
 
@@ -80,73 +80,126 @@ def request_rejected(session: Session, request: LicenseRequest) -> None:
     )
 
 
-def package_published(session: Session, package: Package, product: Product) -> None:
-    """One message per entitled organisation (per language) to its customer admins who
-    have not opted out."""
-    needed = line_key(package.version)
-    holders = session.execute(
-        select(License.org_id, License.version).where(
-            License.product_id == product.id, active_clause(today())
+def entitled_orgs_after(session: Session, package: Package, after: str, limit: int) -> list[str]:
+    """The next `limit` organisations (by id, after `after`) entitled to `package` by an
+    active license of its release line or a newer one: one page of a publish's fan-out.
+    Entitlement is read as the fan-out reaches each organisation, so one that became
+    entitled since the publish (an upgrade to the new line) hears of it too."""
+    return list(session.scalars(entitled_orgs_query(package, after, limit)))
+
+
+def entitled_orgs_query(package: Package, after: str, limit: int):
+    """SQL of `entitled_orgs_after`: one range of the (product, organisation) index."""
+    return (
+        select(License.org_id)
+        .where(
+            License.product_id == package.product_id,
+            active_clause(today()),
+            License.line_key >= package.line_key,
+            License.org_id > after,
         )
-    ).all()
-    entitled = sorted({org_id for org_id, version in holders if line_key(version) >= needed})
-    for org_id in entitled:
-        admins = [u for u in customer_admins(session, org_id) if u.notify_packages]
-        org = session.get(Organisation, org_id)
+        .distinct()
+        .order_by(License.org_id)
+        .limit(limit)
+    )
+
+
+def package_published(session: Session, package: Package, org_ids: list[str]) -> list:
+    """One message per organisation of `org_ids` (per language) to its customer admins
+    who have not opted out, rendered but not queued (`session` only reads)."""
+    orgs = {
+        org.id: org
+        for org in session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))
+    }
+    admins: dict[str, list[User]] = {}
+    for user in session.scalars(
+        select(User).where(
+            User.org_id.in_(org_ids),
+            User.role == "customer_admin",
+            User.disabled.is_(False),
+            User.notify_packages.is_(True),
+        )
+    ):
+        admins.setdefault(user.org_id, []).append(user)
+    product = package.product
+    messages = []
+    for org_id in org_ids:
+        if org_id not in admins:
+            continue
         context = {
             "package": package,
             "product": product,
-            "org": org,
+            "org": orgs[org_id],
             "package_url": link(f"/products/{product.code}"),
             "account_url": link("/account"),
         }
-        enqueue_for_users(session, "package_published", admins, context, org_id=org_id)
+        messages += compose_for_users("package_published", admins[org_id], context, org_id=org_id)
+    return messages
 
 
-def queue_expiry_notices(session: Session) -> int:
-    """Queue "expires in 30 days" and "in 7 days" once per subscription; returns how
-    many notices were queued. A subscription first seen with 7 days or fewer left gets
-    only the 7-day notice. The notice key names organisation, product and end date, so
-    an upgrade (same dates, new license) does not send the notice again."""
-    queued = 0
+EXPIRY_BATCH = 1000
+
+
+def queue_expiry_notices(session: Session, limit: int = EXPIRY_BATCH) -> int:
+    """Queue "expires in 30 days" and "in 7 days" once per subscription, for up to
+    `limit` subscriptions (the next pass takes the rest); returns how many were queued.
+
+    A subscription first seen with 7 days or fewer left gets only the 7-day notice. The
+    notice key names organisation, product and end date, so an upgrade (same dates, new
+    license) does not send the notice again. Keys already taken are looked up in bulk,
+    not per license: tens of thousands of subscriptions may be near their end."""
     now = today()
     horizon = now + timedelta(days=max(EXPIRY_NOTICE_DAYS))
     expiring = session.scalars(
-        select(License).where(
+        select(License)
+        .where(
             License.kind == "subscription",
             active_clause(now),
             License.expires.is_not(None),
             License.expires <= horizon,
         )
-    ).all()
+        .order_by(License.expires, License.id)
+    )
+    due: dict[str, License] = {}
     for license in expiring:
-        left = (license.expires - now).days
-        days = min(d for d in EXPIRY_NOTICE_DAYS if left <= d)
-        key = f"expiry:{days}:{license.org_id}:{license.product_id}:{license.expires}"
-        if _notice_taken(session, key):
-            continue
-        context = {
-            "license": license,
-            "org": license.org,
-            "product": license.product,
-            "days": days,
-            "licenses_url": link("/licenses"),
-        }
-        people = customer_admins(session, license.org_id) + list(license.org.account_managers)
-        enqueue_for_users(session, "subscription_expiring", people, context, org_id=license.org_id)
-        queued += 1
+        days = min(d for d in EXPIRY_NOTICE_DAYS if (license.expires - now).days <= d)
+        due.setdefault(
+            f"expiry:{days}:{license.org_id}:{license.product_id}:{license.expires}", license
+        )
+    queued = 0
+    keys = sorted(due, key=lambda key: (due[key].expires, key))
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        taken = set(session.scalars(select(MailNotice.key).where(MailNotice.key.in_(chunk))))
+        for key in chunk:
+            if key in taken or _notice_taken(session, key):
+                continue
+            _expiry_notice(session, due[key], int(key.split(":")[1]))
+            queued += 1
+            if queued >= limit:
+                return queued
     return queued
 
 
+def _expiry_notice(session: Session, license: License, days: int) -> None:
+    context = {
+        "license": license,
+        "org": license.org,
+        "product": license.product,
+        "days": days,
+        "licenses_url": link("/licenses"),
+    }
+    people = customer_admins(session, license.org_id) + list(license.org.account_managers)
+    enqueue_for_users(session, "subscription_expiring", people, context, org_id=license.org_id)
+
+
 def _notice_taken(session: Session, key: str) -> bool:
-    """Record the notice's key; True when it was recorded before (by anyone)."""
-    if session.get(MailNotice, key) is not None:
-        return True
+    """Record the notice's key; True when another worker recorded it first."""
     try:
         with session.begin_nested():
             session.add(MailNotice(key=key))
     except IntegrityError:
-        return True  # another worker got there first
+        return True
     return False
 
 

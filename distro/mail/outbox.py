@@ -21,9 +21,9 @@ from distro.accounts.actor import Actor
 from distro.accounts.models import User
 from distro.core.clock import utcnow
 from distro.core.errors import Conflict, NotFound
-from distro.core.ids import is_id
+from distro.core.i18n import LANGUAGES
+from distro.core.ids import is_id, new_id
 from distro.mail.models import OutboxMessage
-from distro.web.i18n import LANGUAGES
 
 DEFAULT_LANGUAGE = "en"
 LEASE = timedelta(minutes=10)  # a worker that holds a message longer has died
@@ -52,8 +52,7 @@ def language_of(user: User) -> str:
     return DEFAULT_LANGUAGE
 
 
-def enqueue(
-    session: Session,
+def compose(
     kind: str,
     recipients: Iterable[tuple[str, str]],
     context: dict,
@@ -62,7 +61,8 @@ def enqueue(
     org_id: str | None = None,
     secret: bool = False,
 ) -> list[OutboxMessage]:
-    """Queue `kind` for (address, language) pairs: one message per language."""
+    """The messages of `kind` for (address, language) pairs, one per language, rendered
+    but in no session yet (a fan-out renders outside the transaction that queues them)."""
     by_language: dict[str, list[str]] = {}
     for address, language in recipients:
         addresses = by_language.setdefault(language, [])
@@ -71,30 +71,46 @@ def enqueue(
     messages = []
     for language, addresses in sorted(by_language.items()):
         subject, text, html = render(kind, language, context)
-        message = OutboxMessage(
-            kind=kind,
-            recipients=",".join(sorted(addresses)),
-            language=language,
-            subject=subject,
-            text_body=text,
-            html_body=html,
-            attachment_name=attachment.name if attachment else None,
-            attachment=attachment.data if attachment else None,
-            secret=secret,
-            org_id=org_id,
-            status="pending",
-            attempts=0,
-            next_attempt_at=utcnow(),
+        messages.append(
+            OutboxMessage(
+                id=new_id(),
+                kind=kind,
+                recipients=",".join(sorted(addresses)),
+                language=language,
+                subject=subject,
+                text_body=text,
+                html_body=html,
+                attachment_name=attachment.name if attachment else None,
+                attachment=attachment.data if attachment else None,
+                secret=secret,
+                org_id=org_id,
+                status="pending",
+                attempts=0,
+                next_attempt_at=utcnow(),
+                created_at=utcnow(),
+            )
         )
-        session.add(message)
-        messages.append(message)
     return messages
+
+
+def enqueue(session: Session, kind: str, recipients, context: dict, **kw) -> list[OutboxMessage]:
+    """Queue `kind` for (address, language) pairs: one message per language."""
+    messages = compose(kind, recipients, context, **kw)
+    session.add_all(messages)
+    return messages
+
+
+def compose_for_users(kind: str, users: Iterable[User], context: dict, **kw):
+    """`compose` for enabled users, each in their language."""
+    recipients = [(user.email, language_of(user)) for user in users if not user.disabled]
+    return compose(kind, recipients, context, **kw)
 
 
 def enqueue_for_users(session: Session, kind: str, users: Iterable[User], context: dict, **kw):
     """Queue `kind` for enabled users, each in their language."""
-    recipients = [(user.email, language_of(user)) for user in users if not user.disabled]
-    return enqueue(session, kind, recipients, context, **kw)
+    messages = compose_for_users(kind, users, context, **kw)
+    session.add_all(messages)
+    return messages
 
 
 def render(kind: str, language: str, context: dict) -> tuple[str, str, str]:

@@ -7,13 +7,19 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from distro.accounts.auth import page_access
 from distro.core.db import get_session
 from distro.core.errors import NotFound
+from distro.core.events import Event
+from distro.core.events import backlog as events_backlog
 from distro.core.ids import is_id
+from distro.core.pagekit import ButtonForm, attempt
 from distro.mail import outbox
 from distro.mail.models import STATUSES, OutboxMessage
-from distro.web.pagekit import ButtonForm, attempt, page_access
+from distro.patches.models import Package
+from distro.patches.services import PUBLISHED
 
 bp = Blueprint("mail_pages", __name__)
 
@@ -25,6 +31,17 @@ STATUS_LABELS = {
 }
 
 
+def running_fanouts(session) -> list[tuple[Package | None, Event]]:
+    """The publish notices still going out, with how many organisations they reached."""
+    events = session.scalars(
+        select(Event)
+        .where(Event.done_at.is_(None), Event.kind == PUBLISHED)
+        .order_by(Event.id)
+        .limit(20)
+    ).all()
+    return [(session.get(Package, e.payload.get("package_id", "")), e) for e in events]
+
+
 @bp.get("/admin/mail")
 @page_access("admin")
 def outbox_page(actor):
@@ -33,6 +50,8 @@ def outbox_page(actor):
     session = get_session()
     return render_template(
         "outbox.html",
+        backlog=events_backlog(session),
+        fanouts=running_fanouts(session),
         messages=outbox.recent(session, status),
         status=status,
         statuses=STATUSES,

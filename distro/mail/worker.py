@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,8 +18,11 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from distro.accounts import throttle
+from distro.core.clock import today
 from distro.core.config import smtp_settings
+from distro.core.events import prune as prune_events
 from distro.core.metrics import MAIL_ATTEMPTS
+from distro.installations import summary
 from distro.mail import notices, outbox, smtp
 from distro.mail.events import handle_due_events
 from distro.mail.models import OutboxMessage
@@ -32,6 +36,7 @@ class Stop(Protocol):
 
 
 log = logging.getLogger("distro.mail")
+SENDS_PER_PASS = 500  # then events get their turn again
 
 
 @dataclass
@@ -39,6 +44,7 @@ class Round:
     """What one pass did."""
 
     events: int = 0  # events turned into mail
+    more: bool = False  # work was left for the next pass, which starts at once
     queued: int = 0  # expiry notices queued
     sent: int = 0
     retrying: int = 0
@@ -54,17 +60,40 @@ class Round:
             setattr(self, outcome, getattr(self, outcome) + 1)
 
 
-def run_once(app: Flask, stop: Stop | None = None) -> Round:
-    """Queue the notices that are due, then send every message that is due (or until
-    `stop` is set: a stopping worker finishes the message in hand, not the queue)."""
+class Housekeeping:
+    """When the slow, rarely changing jobs (expiry notices, pruning) last ran in this
+    process: they run every `EVERY` seconds, not at every pass."""
+
+    EVERY = 300.0
+
+    def __init__(self) -> None:
+        self.last: float | None = None
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if self.last is not None and now - self.last < self.EVERY:
+            return False
+        self.last = now
+        return True
+
+
+def run_once(
+    app: Flask, stop: Stop | None = None, housekeeping: Housekeeping | None = None
+) -> Round:
+    """Turn due events into mail, queue the notices that are due (every pass, or when
+    `housekeeping` says so), then send every message that is due (or until `stop` is
+    set: a stopping worker finishes the message in hand, not the queue)."""
     result = Round()
     with app.app_context():
         session: Session = app.extensions["distro.sessionmaker"]()
         try:
-            result.events = handle_due_events(session, stop)
-            result.queued = notices.queue_expiry_notices(session)
-            throttle.prune(session)
-            session.commit()
+            result.events, result.more = handle_due_events(session, stop)
+            if housekeeping is None or housekeeping.due():
+                result.queued = notices.queue_expiry_notices(session)
+                throttle.prune(session)
+                prune_events(session)
+                summary.copy_today(session, today())  # the adoption curves' history
+                session.commit()
             if app.config.get("SMTP_URL"):
                 _send_due(app, session, result, stop or threading.Event())
         finally:
@@ -73,9 +102,13 @@ def run_once(app: Flask, stop: Stop | None = None) -> Round:
 
 
 def _send_due(app: Flask, session: Session, result: Round, stop: Stop) -> None:
+    """Send due mail, `SENDS_PER_PASS` at most (a pass that stops there says `more`)."""
     settings = smtp_settings(app.config["SMTP_URL"])
     sender, max_attempts = app.config["MAIL_FROM"], int(app.config["MAIL_MAX_ATTEMPTS"])
     while not stop.is_set():
+        if result.sent + result.retrying + result.failed >= SENDS_PER_PASS:
+            result.more = True
+            return
         claimed = outbox.claim_due(session)
         session.commit()
         if not claimed:
@@ -102,15 +135,29 @@ def _send_due(app: Flask, session: Session, result: Round, stop: Stop) -> None:
             result.count(message.status)
 
 
+def run_until_idle(app: Flask, stop: Stop | None = None) -> Round:
+    """Passes until nothing is left that is due now (`distro worker --once`)."""
+    total, housekeeping = Round(), Housekeeping()
+    while True:
+        done = run_once(app, stop, housekeeping)
+        for name in ("events", "queued", "sent", "retrying", "failed"):
+            setattr(total, name, getattr(total, name) + getattr(done, name))
+        if not done.more or (stop is not None and stop.is_set()):
+            return total
+
+
 def run_forever(app: Flask, stop: Stop) -> None:
     """Pass after pass until `stop` is set (SIGTERM/SIGINT in the CLI); a database or
     other error is logged and the next pass tries again."""
     poll = float(app.config["MAIL_POLL_SECONDS"])
+    housekeeping = Housekeeping()
     while not stop.is_set():
         try:
-            done = run_once(app, stop)
+            done = run_once(app, stop, housekeeping)
             if done.sent or done.failed or done.retrying or done.queued or done.events:
                 log.info("mail: %s", done)
+            if done.more:
+                continue
         except Exception:
             log.exception("mail worker pass failed; trying again in %s s", poll)
         stop.wait(poll)

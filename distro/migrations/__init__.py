@@ -14,6 +14,7 @@ from distro.audit import models as audit_models  # noqa: F401
 from distro.core import events as event_models  # noqa: F401
 from distro.core.db import Base, ensure_sqlite_folder
 from distro.installations import models as installation_models  # noqa: F401
+from distro.installations import summary as installation_summary  # noqa: F401
 from distro.licenses import models as license_models  # noqa: F401
 from distro.mail import models as mail_models  # noqa: F401
 from distro.patches import models as package_models  # noqa: F401

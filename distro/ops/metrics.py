@@ -19,7 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from distro.accounts.auth import not_a_page
 from distro.core.clock import utcnow
 from distro.core.db import get_session
+from distro.core.events import backlog as events_backlog
 from distro.core.metrics import (
+    EVENTS_WAITING,
+    EVENTS_WAITING_AGE,
+    FANOUT_ORGS_DONE,
     LATENCY,
     MAIL_OUTBOX,
     MAIL_OUTBOX_AGE,
@@ -80,10 +84,15 @@ def _update_from_database() -> None:
     try:
         age = oldest_timestamp_age(session)
         waiting, oldest = backlog(session)
+        events = events_backlog(session)
     except SQLAlchemyError:
         session.rollback()
         return
     if age is not None:
         TUF_TIMESTAMP_AGE.set(age)
+    now = utcnow()
     MAIL_OUTBOX.set(waiting)
-    MAIL_OUTBOX_AGE.set((utcnow() - oldest).total_seconds() if oldest else 0)
+    MAIL_OUTBOX_AGE.set((now - oldest).total_seconds() if oldest else 0)
+    EVENTS_WAITING.set(events.waiting)
+    EVENTS_WAITING_AGE.set((now - events.oldest).total_seconds() if events.oldest else 0)
+    FANOUT_ORGS_DONE.set(events.fanout_done)

@@ -7,14 +7,13 @@ Everything a caller is not entitled to is answered 404, so existence does not le
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from distro.accounts.actor import Actor
 from distro.core.clock import today
 from distro.core.errors import NotFound
 from distro.core.ids import is_id
-from distro.core.versions import line_key
 from distro.licenses.models import License
 from distro.licenses.rules import active_clause
 from distro.patches.models import Package, Product
@@ -27,12 +26,11 @@ def entitled_line(session: Session, actor: Actor, product: Product) -> str | Non
     """The highest release-line key the caller may download for `product`, or None."""
     if actor.is_staff:
         return ALL_LINES
-    versions = session.scalars(
-        select(License.version).where(
+    return session.scalar(
+        select(func.max(License.line_key)).where(
             License.org_id == actor.org_id, License.product_id == product.id, active_clause(today())
         )
-    ).all()
-    return max((line_key(v) for v in versions), default=None)
+    )
 
 
 def entitled_products(session: Session, actor: Actor) -> list[Product]:

@@ -40,6 +40,9 @@ class Package(Base):
     __table_args__ = (
         UniqueConstraint("product_id", "version", "kind", "filename", name="uq_package_identity"),
         Index("ix_packages_listing", "product_id", "version_key", "id"),
+        # Newest per release line, and "patches behind" a version within its line.
+        Index("ix_packages_lines", "product_id", "line_key", "version_key"),
+        Index("ix_packages_published", "published_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

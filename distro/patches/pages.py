@@ -18,14 +18,14 @@ from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from distro.accounts.auth import csrf
+from distro.accounts.auth import csrf, page_access
 from distro.core.db import get_session
 from distro.core.errors import DistroError
+from distro.core.pagekit import show_error
 from distro.patches import catalogue, services
 from distro.patches.entitlement import entitled_products, package_for
 from distro.patches.models import KINDS, Package
 from distro.signing.keys import active_signer, get_key_source, list_keys
-from distro.web.pagekit import page_access, show_error
 
 bp = Blueprint("package_pages", __name__)
 

@@ -19,6 +19,7 @@ from distro import audit
 from distro.accounts.actor import Actor
 from distro.core.clock import rfc3339, utcnow
 from distro.core.errors import Conflict, RuleViolation, ValidationError
+from distro.core.events import record_event
 from distro.core.ids import new_id
 from distro.core.parsers import (
     parse_filename,
@@ -28,7 +29,6 @@ from distro.core.parsers import (
     parse_version,
 )
 from distro.core.versions import line_key, version_key
-from distro.mail import notices
 from distro.patches.models import KINDS, Package, Product
 from distro.patches.products import find_product
 from distro.signing.signer import Signer, canonical_json
@@ -36,6 +36,7 @@ from distro.storage.base import BlobWriter, ObjectStorage, blob_key
 from distro.tuf import repository as tuf_repository
 
 MAX_NOTES = 20000
+PUBLISHED = "package.published"  # the event the worker fans out as mail
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def _record_package(
         size=size,
     )
     tuf_repository.update_targets(session, fields.product, signer, [fields.version])
-    notices.package_published(session, package, fields.product)
+    record_event(session, PUBLISHED, package_id=package.id)
     return package
 
 

@@ -6,17 +6,15 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from distro.accounts.auth import api_access, csrf
+from distro.accounts.auth import api_access
 from distro.api.inputs import json_body, query_choice, streams_body
 from distro.core.db import get_session
 from distro.core.errors import ValidationError
 from distro.core.metrics import UPLOADS_IN_FLIGHT
 from distro.core.pagination import page_json, paginate, parse_limit
-from distro.core.parsers import parse_name
-from distro.installations import services as installations
 from distro.patches import catalogue, services
 from distro.patches.delivery import deliver
-from distro.patches.entitlement import entitled_products, package_for, product_for
+from distro.patches.entitlement import entitled_products, package_for
 from distro.patches.models import KINDS, Package
 from distro.patches.products import set_review
 from distro.patches.upload import stream_upload
@@ -24,7 +22,6 @@ from distro.signing.keys import active_signer, get_key_source
 from distro.storage.factory import get_storage
 
 bp = Blueprint("packages", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
 log = logging.getLogger("distro")
 # The multipart framing and form fields around the file, on top of DISTRO_MAX_UPLOAD_BYTES.
 UPLOAD_OVERHEAD = 1024 * 1024
@@ -64,29 +61,6 @@ def packages(actor, code: str):
         request.args.get("cursor"),
     )
     return jsonify(page_json([catalogue.package_json(p) for p in rows], cursor))
-
-
-@bp.get("/products/<code>/updates")
-@api_access(installer=True)
-def updates(actor, code: str):
-    if not request.args.get("from"):
-        raise ValidationError("from is required: the version installed now", field="from")
-    session = get_session()
-    name = request.args.get("installation")
-    if name is None:
-        plan = catalogue.update_plan(session, actor, code, request.args["from"])
-        return jsonify(items=[catalogue.package_json(p) for p in plan])
-    name = parse_name(name, "installation")
-    product, _line = product_for(session, actor, code)
-    ring = installations.ring_of(session, actor, product, name)
-    approval, cap = installations.plan_cap(session, actor, product, ring)
-    plan = catalogue.update_plan(session, actor, code, request.args["from"], target=cap)
-    return jsonify(
-        items=[catalogue.package_json(p) for p in plan],
-        installation=name,
-        ring=ring,
-        approval=installations.approval_json(approval, code) if approval else None,
-    )
 
 
 @bp.get("/packages/<package_id>")

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from distro.accounts.auth import csrf
 from distro.core.db import get_session
 from distro.signing.keys import key_json, list_keys
 
 bp = Blueprint("keys", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
 
 
 @bp.get("/keys")

@@ -13,7 +13,7 @@ import re
 from flask import Blueprint, Response
 from sqlalchemy import select
 
-from distro.accounts.auth import api_access, csrf
+from distro.accounts.auth import api_access
 from distro.core.db import get_session
 from distro.core.errors import DistroError, NotFound
 from distro.patches.delivery import deliver
@@ -24,7 +24,6 @@ from distro.tuf import delegations, repository
 
 bp = Blueprint("tuf", __name__, url_prefix="/api/v1/tuf")
 log = logging.getLogger("distro")
-csrf.exempt(bp)
 
 # `{N}.{role}.json`: a top-level role, or a release line's role (`3.9.0.json`).
 _VERSIONED = re.compile(

@@ -9,10 +9,12 @@ from flask_login import current_user, login_required
 
 from distro.accounts import members
 from distro.accounts.actor import Actor
+from distro.accounts.auth import page_access
 from distro.accounts.models import User
 from distro.core.db import get_session
-from distro.web.i18n import LANGUAGES, remember_in_cookie
-from distro.web.start import start_page
+from distro.core.i18n import LANGUAGES, remember_in_cookie
+from distro.core.pagekit import csv_response
+from distro.web.start import admin_view, start_page
 
 bp = Blueprint("web", __name__)
 
@@ -24,6 +26,17 @@ def index():
     return render_template(
         "index.html", user=current_user, sections=start_page(get_session(), actor)
     )
+
+
+@bp.get("/activity.csv")
+@page_access("admin")
+def activity_csv(actor):
+    """The admin start page's chart as numbers: downloads and publishes per day."""
+    view = admin_view(get_session())
+    rows = [("day", "downloads", "publishes")] + [
+        (day.isoformat(), n, p) for day, n, p in view["activity"]
+    ]
+    return csv_response(rows, "activity.csv")
 
 
 @bp.post("/lang/<code>")

@@ -1,4 +1,5 @@
-"""What each role sees first: the start page's numbers, one function per role."""
+"""What each role sees first: the start page's numbers, one function per role, each a
+handful of indexed reads whatever the size of the customer base."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from distro.accounts.actor import Actor
+from distro.audit.queries import per_day
 from distro.core.clock import today
-from distro.installations.fleet import eligible_upgrades, is_current, newest_by_line
-from distro.installations.models import Installation, InstallationEvent
+from distro.core.events import backlog as events_backlog
+from distro.installations.behind import org_totals
+from distro.installations.eligible import LISTED, eligible_upgrades
+from distro.installations.summary import FleetFailure
 from distro.licenses.models import License, LicenseRequest
 from distro.licenses.rules import active_clause
 from distro.licenses.upgrades import visible_requests
@@ -20,6 +24,7 @@ from distro.patches.entitlement import entitled_line, entitled_products
 from distro.patches.models import Package
 
 EXPIRY_HORIZON = timedelta(days=90)
+SHOWN = 20  # requests and licenses listed on the start page; the rest on their pages
 
 
 @dataclass
@@ -33,32 +38,28 @@ class ProductSummary:
 
 
 def customer_view(session: Session, actor: Actor) -> dict:
+    totals = org_totals(session, actor.org_id)
     products = []
     for product in entitled_products(session, actor):
-        line = entitled_line(session, actor, product)
         newest = session.scalars(
             select(Package.version)
             .where(
                 Package.product_id == product.id,
                 Package.yanked.is_(False),
-                Package.line_key <= line,
+                Package.line_key <= entitled_line(session, actor, product),
             )
             .order_by(Package.version_key.desc())
+            .limit(1)
         ).first()
-        installs = session.scalars(
-            select(Installation).where(
-                Installation.org_id == actor.org_id, Installation.product_id == product.id
-            )
-        ).all()
-        tops = newest_by_line(session, product)
+        counted = totals.get(product.id)
         products.append(
             ProductSummary(
                 product.code,
                 product.name,
                 newest,
-                len(installs),
-                sum(1 for i in installs if not is_current(i.version, tops)),
-                sum(1 for i in installs if i.last_failure_at is not None),
+                counted.installations if counted else 0,
+                counted.behind if counted else 0,
+                counted.failing if counted else 0,
             )
         )
     expiring = session.scalars(
@@ -70,11 +71,12 @@ def customer_view(session: Session, actor: Actor) -> dict:
             License.expires <= today() + EXPIRY_HORIZON,
         )
         .order_by(License.expires)
+        .limit(SHOWN)
     ).all()
     pending = session.scalars(
-        select(LicenseRequest).where(
-            LicenseRequest.org_id == actor.org_id, LicenseRequest.status == "pending"
-        )
+        select(LicenseRequest)
+        .where(LicenseRequest.org_id == actor.org_id, LicenseRequest.status == "pending")
+        .limit(SHOWN)
     ).all()
     return {"products": products, "expiring": expiring, "pending": pending}
 
@@ -84,8 +86,14 @@ def account_manager_view(session: Session, actor: Actor) -> dict:
         visible_requests(actor)
         .where(LicenseRequest.status == "pending")
         .order_by(LicenseRequest.created_at)
+        .limit(SHOWN)
     ).all()
-    return {"eligible": eligible_upgrades(session, actor), "pending": pending}
+    eligible = eligible_upgrades(session, actor, limit=LISTED + 1)
+    return {
+        "eligible": min(len(eligible), LISTED),
+        "more_eligible": len(eligible) > LISTED,
+        "pending": pending,
+    }
 
 
 def approver_view(session: Session, actor: Actor) -> dict:
@@ -98,18 +106,30 @@ def approver_view(session: Session, actor: Actor) -> dict:
 
 
 def publisher_view(session: Session, actor: Actor) -> dict:
-    recent = session.scalars(select(Package).order_by(Package.published_at.desc()).limit(10)).all()
+    recent = session.scalars(
+        select(Package).order_by(Package.published_at.desc(), Package.id).limit(10)
+    ).all()
     failures = dict(
         session.execute(
-            select(InstallationEvent.package_id, func.count())
-            .where(
-                InstallationEvent.event == "failed",
-                InstallationEvent.package_id.in_([p.id for p in recent]),
+            select(FleetFailure.package_id, FleetFailure.failures).where(
+                FleetFailure.package_id.in_([p.id for p in recent])
             )
-            .group_by(InstallationEvent.package_id)
         ).all()
     )
     return {"recent": [(p, failures.get(p.id, 0)) for p in recent]}
+
+
+def admin_view(session: Session) -> dict:
+    """The outbox and the worker's backlog, and 30 days of downloads and publishes."""
+    downloads = per_day(session, "package.download")
+    publishes = per_day(session, "package.publish")
+    return {
+        "mail": backlog(session),
+        "events": events_backlog(session),
+        "downloads": downloads,
+        "publishes": publishes,
+        "activity": [(day, n, p) for (day, n), (_day, p) in zip(downloads, publishes, strict=True)],
+    }
 
 
 def start_page(session: Session, actor: Actor) -> dict:
@@ -125,5 +145,5 @@ def start_page(session: Session, actor: Actor) -> dict:
     if role in ("publisher", "admin"):
         sections["publisher"] = publisher_view(session, actor)
     if role == "admin":
-        sections["mail"] = backlog(session)
+        sections["admin"] = admin_view(session)
     return sections

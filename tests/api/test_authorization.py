@@ -170,6 +170,12 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
             },
         ),
         (
+            "POST",
+            "/api/v1/import/orgs",
+            {"data": "code,name\n", "content_type": "text/csv"},
+            {**authenticated, **{c: 403 for c in CALLERS[3:]}, "admin@vendor.test": 200},
+        ),
+        (
             "GET",
             "/api/v1/audit",
             {},
@@ -323,6 +329,7 @@ def test_every_route_has_a_row(app):
             path = (
                 re.sub(r"<(?:\w+:)?\w+>", "{id}", rule.rule)
                 .replace("products/{id}", "products/erp")
+                .replace("import/{id}", "import/orgs")
                 .replace("rings/{id}/approvals/{id}", "rings/test/approvals/erp")
                 .replace("tuf/{id}/metadata/{id}", "tuf/erp/metadata/timestamp.json")
                 .replace("tuf/{id}/targets/{id}/{id}", f"tuf/erp/targets/{PATCH_TARGET}")

@@ -11,7 +11,7 @@ from distro.installations import fleet
 from distro.licenses.models import LicenseRequest
 from distro.patches.products import find_product
 from tests.accounts.test_login import csrf_token, login
-from tests.conftest import db_session, grant_license, publish_file
+from tests.conftest import db_session, grant_license, publish_file, run_worker
 from tests.installations.conftest import report
 
 
@@ -44,7 +44,7 @@ def test_the_fleet_counts_versions_currency_and_failures(app, client, world, run
     seed_fleet(client, world, runner, nine)
     everyone = view_for(app, "pub@vendor.test")
     assert (everyone.installations, everyone.on_newest, everyone.percent_on_newest) == (4, 2, 50)
-    assert [(r.version, r.installations, len(r.orgs), r.on_newest) for r in everyone.versions] == [
+    assert [(r.version, r.installations, r.orgs, r.on_newest) for r in everyone.versions] == [
         ("9.0.2", 2, 1, True),
         ("9.0.1", 1, 1, False),
         ("9.0", 1, 1, False),
@@ -98,3 +98,20 @@ def test_a_bulk_upgrade_request_reports_each_line(app, world, runner, nine, tmp_
     ]
     # Requested now, so no longer eligible.
     assert acme_license["serial"] not in client.get("/fleet").get_data(as_text=True)
+
+
+def test_the_fleet_page_draws_its_numbers_and_offers_them_as_csv(app, client, world, runner, nine):
+    seed_fleet(client, world, runner, nine)
+    run_worker(runner)  # copies today's counts for the adoption curves
+    login(client, "pub@vendor.test")
+    page = client.get("/fleet?product=erp").get_data(as_text=True)
+    assert page.count('<rect x="110"') == 3  # one bar per version in use
+    assert 'class="curve s0"' in page and 'class="failed' in page  # 9.0.2 failed today
+    versions = client.get("/fleet.csv?product=erp&table=versions").get_data(as_text=True)
+    assert versions.splitlines()[1:] == ["9.0.2,2,1,True", "9.0.1,1,1,False", "9.0,1,1,False"]
+    adoption = client.get("/fleet.csv?product=erp&table=adoption").get_data(as_text=True)
+    rows = [line.split(",") for line in adoption.splitlines()[1:]]
+    shares = {row[1]: float(row[3]) for row in rows}
+    assert shares == {"9.0.2": 0.5, "9.0.1": 0.75}  # of the four installations on 9.0
+    assert {row[1]: int(row[4]) for row in rows}["9.0.2"] == 1
+    assert client.get("/fleet.csv?product=nope").status_code == 404

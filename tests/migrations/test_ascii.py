@@ -32,8 +32,8 @@ ROWS = [
 ]
 
 
-def test_the_upgrade_refuses_to_run_over_non_ascii_versions_and_names_them(database_url):
-    engine = make_engine(database_url)
+def test_the_upgrade_refuses_to_run_over_non_ascii_versions_and_names_them(blank_database_url):
+    engine = make_engine(blank_database_url)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0001")
         for row in ROWS:

@@ -10,8 +10,8 @@ from distro.core.db import make_engine
 from distro.migrations import metadata, upgrade
 
 
-def test_migrations_build_a_blank_database_that_matches_the_models(database_url):
-    engine = make_engine(database_url)
+def test_migrations_build_a_blank_database_that_matches_the_models(blank_database_url):
+    engine = make_engine(blank_database_url)
     upgrade(engine)
     upgrade(engine)  # a second run is a no-op
     tables = set(inspect(engine).get_table_names())

@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("lease_until", sa.DateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("progress", sa.String(length=64), nullable=True),
+        sa.Column("done_count", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.String(length=2000), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )

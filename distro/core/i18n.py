@@ -34,7 +34,7 @@ def remember_in_cookie(response: Response, code: str) -> Response:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault(
-        "BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations")
+        "BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parents[1] / "web" / "translations")
     )
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)

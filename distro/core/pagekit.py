@@ -1,36 +1,20 @@
-"""What the web pages share: the acting user, role guards and showing domain errors next
-to the field that caused them."""
+"""What the web pages of every feature share: showing domain errors next to the field
+that caused them, one-click actions, and CSV downloads of a page's numbers.
+Infrastructure below the features (who may see a page is
+`distro.accounts.auth.page_access`)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
-from functools import wraps
 
-from flask import abort, flash, request
-from flask_login import current_user, login_required
+from flask import Response, flash
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
-from distro.accounts.actor import Actor
 from distro.core.db import get_session
 from distro.core.errors import DistroError
-
-
-def page_access(*roles: str) -> Callable:
-    """Logged-in people with one of `roles` (admins always); others get a 403 page."""
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        @login_required
-        def guarded(*args, **kwargs):
-            actor = Actor(user=current_user._get_current_object(), ip=request.remote_addr)
-            if roles and not actor.has_role(*roles):
-                abort(403)
-            return view(actor, *args, **kwargs)
-
-        return guarded
-
-    return decorate
 
 
 def show_error(form: FlaskForm | None, exc: DistroError) -> None:
@@ -59,3 +43,12 @@ def attempt(action: Callable[[Session], object], success: str) -> bool:
         return False
     flash(success)
     return True
+
+
+def csv_response(rows: list, filename: str) -> Response:
+    """A small table (a chart's numbers) as a CSV download."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    response = Response(buffer.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
