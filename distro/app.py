@@ -83,7 +83,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature; the API ones live under /api/v1."""
-    from distro.accounts import onboarding_pages, onboarding_views, people_pages
+    from distro.accounts import (
+        mfa_pages,
+        mfa_views,
+        onboarding_pages,
+        onboarding_views,
+        people_pages,
+    )
     from distro.accounts import pages as account_pages
     from distro.accounts import views as account_views
     from distro.accounts.auth import API_PREFIX, csrf
@@ -107,6 +113,8 @@ def register_blueprints(app: Flask) -> None:
         account_pages.bp,
         api_views.bp,
         account_views.bp,
+        mfa_views.bp,
+        mfa_pages.bp,
         onboarding_views.bp,
         onboarding_pages.bp,
         people_pages.bp,

@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
-export DISTRO_BASE_URL="${DISTRO_BASE_URL:-http://127.0.0.1:${PORT:-5000}}"
+# localhost, not 127.0.0.1: security keys (WebAuthn) need a host name as their RP ID.
+export DISTRO_BASE_URL="${DISTRO_BASE_URL:-http://localhost:${PORT:-5000}}"
 distro init --admin-email admin@example.com --admin-password admin-password-1 >/dev/null
 distro demo
-echo "Serving on http://127.0.0.1:${PORT:-5000}  (Ctrl-C stops)"
+echo "Serving on $DISTRO_BASE_URL  (Ctrl-C stops)"
 distro worker &
 worker=$!
 gunicorn --config gunicorn.conf.py --bind "127.0.0.1:${PORT:-5000}" wsgi:app &

@@ -10,19 +10,20 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
 from flask import session as cookie
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
 from limits import parse as parse_limit
 from wtforms import ValidationError as WTFormsValidationError
 
 from distro import audit
-from distro.accounts import sessions, tokens
+from distro.accounts import gate, sessions, tokens
 from distro.accounts.actor import Actor
 from distro.accounts.models import User
 from distro.core.db import get_session
-from distro.core.errors import Forbidden, TooManyAttempts, Unauthenticated
+from distro.core.errors import DistroError, Forbidden, TooManyAttempts, Unauthenticated
 from distro.core.ids import is_id
 from distro.core.limits import limiter
 from distro.core.metrics import ERRORS
@@ -33,8 +34,8 @@ csrf = CSRFProtect()
 log = logging.getLogger("distro")
 
 
-API_PREFIX = "/api/"
-SESSION_KEY = "sid"  # the cookie's name for the server-side session
+API_PREFIX = gate.API_PREFIX
+SESSION_KEY = sessions.COOKIE_KEY
 
 
 def init_app(app: Flask) -> None:
@@ -43,6 +44,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     app.before_request(refuse_tokens_on_pages)  # before the CSRF check reads a form
     csrf.init_app(app)
+    app.before_request(gate.enforce_second_factor)
 
 
 def not_a_page(view: Callable) -> Callable:
@@ -168,9 +170,12 @@ def require_csrf_header() -> None:
         raise CSRFError(exc.args[0] if exc.args else "CSRF token missing") from None
 
 
-def page_access(*roles: str) -> Callable:
+def page_access(*roles: str, fresh: bool = False) -> Callable:
     """Guard a page: signed-in people with one of `roles` (admins always); others get a
-    403 page, and nobody signed in goes to the login page."""
+    403 page, and nobody signed in goes to the login page. With `fresh`, a POST needs a
+    second-factor check of the last five minutes (`distro.accounts.mfa`); without one the
+    person is sent to the check and comes back to the page (the pages' script asks for
+    it in place, so this is for browsers without script)."""
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
@@ -179,6 +184,12 @@ def page_access(*roles: str) -> Callable:
             actor = Actor(user=current_user._get_current_object(), ip=request.remote_addr)
             if roles and not actor.has_role(*roles):
                 abort(403)
+            if fresh and request.method == "POST":
+                try:
+                    gate.require_fresh_check(actor.user)
+                except DistroError:
+                    flash(_l("Confirm it is you, then do it again."), "error")
+                    return redirect(url_for("mfa_pages.check", next=gate.came_from()))
             return view(actor, *args, **kwargs)
 
         return guarded
@@ -186,9 +197,11 @@ def page_access(*roles: str) -> Callable:
     return decorate
 
 
-def api_access(*roles: str, installer: bool = False) -> Callable:
+def api_access(*roles: str, installer: bool = False, fresh: bool = False) -> Callable:
     """Guard an API view: authenticated, one of `roles` (admin always), and installer
     tokens only where `installer` says the view belongs to the read-only download part.
+    With `fresh`, a session needs a second-factor check of the last five minutes (403
+    `mfa_required`; tokens carry no second factor and need none).
 
     With no roles given, any authenticated user may call the view (the service then
     narrows what it returns to the caller's organisation).
@@ -204,6 +217,8 @@ def api_access(*roles: str, installer: bool = False) -> Callable:
                 raise Forbidden(f"this needs the role {' or '.join(roles)}")
             if g.get("api_token") is None and request.method not in ("GET", "HEAD", "OPTIONS"):
                 require_csrf_header()
+            if fresh and actor.user is not None:
+                gate.require_fresh_check(actor.user)
             return view(actor, *args, **kwargs)
 
         return guarded

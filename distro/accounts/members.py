@@ -51,6 +51,27 @@ def set_disabled(session: Session, actor: Actor, user_id: str, disabled: bool) -
     return user
 
 
+def require_second_factor(session: Session, actor: Actor, required: object) -> None:
+    """A customer admin asks a second factor of every person of the organisation (each
+    enrols at their next sign-in); audited."""
+    if actor.is_installer or actor.role != "customer_admin" or actor.user is None:
+        raise Forbidden("only a customer admin chooses this for the organisation")
+    if not isinstance(required, bool):
+        raise ValidationError("required must be true or false", field="required")
+    org = actor.user.org
+    if org.require_mfa != required:
+        org.require_mfa = required
+        audit.record(
+            session,
+            actor,
+            "org.require_mfa",
+            target_type="org",
+            target_id=org.id,
+            org_id=org.id,
+            required=required,
+        )
+
+
 def set_preferences(
     session: Session, user: User, *, language: object = None, notify_packages: object = None
 ) -> None:

@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.sql.expression import true
+from sqlalchemy.sql.expression import false, true
 
 from distro.core.clock import utcnow
 from distro.core.db import Base
@@ -42,6 +44,8 @@ class Organisation(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Its customer admin asks a second factor of the organisation's people too.
+    require_mfa: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     account_managers: Mapped[list[User]] = relationship(
         secondary=org_account_managers, back_populates="managed_orgs"
     )
@@ -124,6 +128,45 @@ class LoginSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(200))
+    # The last second-factor check in this session (None: none yet): what the policy and
+    # the fresh checks of `distro.accounts.mfa` read.
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SecondFactor(Base):
+    """A security key or passkey (WebAuthn), or an authenticator app (TOTP).
+
+    A TOTP secret is kept sealed with a key derived from `DISTRO_SECRET_KEY` (it must be
+    read back to check codes, so it cannot be hashed); its last accepted time step is
+    kept so that a code is never taken twice. An unconfirmed TOTP factor counts for
+    nothing until a first code from the app confirms it."""
+
+    __tablename__ = "second_factors"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "webauthn" or "totp"
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    credential_id: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    totp_sealed: Mapped[str | None] = mapped_column(String(200))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """One of a person's ten single-use recovery codes; only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class AttemptThrottle(Base):

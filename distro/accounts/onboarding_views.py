@@ -45,7 +45,7 @@ def reset_password(token: str):
 
 
 @bp.post("/invitations")
-@api_access("customer_admin")
+@api_access("customer_admin", fresh=True)
 def invite(actor):
     body = json_body()
     session = get_session()
@@ -76,7 +76,7 @@ def list_invitations(actor):
 
 
 @bp.delete("/invitations/<invitation_id>")
-@api_access("customer_admin")
+@api_access("customer_admin", fresh=True)
 def revoke_invitation(actor, invitation_id: str):
     session = get_session()
     invitation = invitations.revoke(session, actor, invitation_id)
@@ -85,7 +85,7 @@ def revoke_invitation(actor, invitation_id: str):
 
 
 @bp.post("/invitations/<invitation_id>/resend")
-@api_access("customer_admin")
+@api_access("customer_admin", fresh=True)
 def resend_invitation(actor, invitation_id: str):
     session = get_session()
     invitation = invitations.resend(session, actor, invitation_id)

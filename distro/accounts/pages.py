@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length
 
 from distro.accounts import members, tokens
 from distro.accounts.auth import page_access, sign_in, sign_out
+from distro.accounts.gate import mfa_step
 from distro.accounts.logins import check_login
 from distro.accounts.models import ApiToken
 from distro.api.inputs import no_store
@@ -63,6 +64,7 @@ def _login_limit() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@mfa_step("any")  # someone half signed in may sign in again, as another person too
 @limiter.limit(
     _login_limit,
     methods=["POST"],
@@ -94,6 +96,7 @@ def login():
 
 
 @bp.post("/logout")
+@mfa_step("any")
 @login_required
 def logout():
     sign_out()
@@ -103,7 +106,7 @@ def logout():
 
 
 @bp.route("/tokens", methods=["GET", "POST"], endpoint="tokens")
-@page_access()
+@page_access(fresh=True)
 def tokens_page(actor):
     session, form, secret = get_session(), TokenForm(), None
     if form.validate_on_submit():

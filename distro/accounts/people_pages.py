@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,11 +12,12 @@ from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from distro.accounts import invitations, members
+from distro.accounts import invitations, members, mfa, recovery
 from distro.accounts.auth import page_access
-from distro.accounts.models import CUSTOMER_ROLES, ROLES, Invitation
+from distro.accounts.gate import setting
+from distro.accounts.models import CUSTOMER_ROLES, ROLES, Invitation, User
 from distro.core.db import get_session
-from distro.core.errors import DistroError
+from distro.core.errors import DistroError, NotFound
 from distro.core.i18n import LANGUAGES, remember_in_cookie
 from distro.core.pagekit import ButtonForm, attempt, show_error
 
@@ -45,7 +46,7 @@ class AccountForm(FlaskForm):
 
 
 @bp.route("/users", methods=["GET", "POST"])
-@page_access("customer_admin")
+@page_access("customer_admin", fresh=True)
 def users(actor):
     session, form = get_session(), InviteForm()
     form.role.choices = list(CUSTOMER_ROLES if actor.role == "customer_admin" else ROLES)
@@ -81,6 +82,7 @@ def users(actor):
         labels=INVITATION_LABELS,
         button=ButtonForm(),
         staff_view=actor.role == "admin",
+        org=actor.user.org,
     )
 
 
@@ -91,19 +93,19 @@ def _act(action, success: str):
 
 
 @bp.post("/users/<user_id>/disable")
-@page_access("customer_admin")
+@page_access("customer_admin", fresh=True)
 def disable(actor, user_id: str):
     return _act(lambda s: members.set_disabled(s, actor, user_id, True), _("The user is disabled."))
 
 
 @bp.post("/users/<user_id>/enable")
-@page_access("customer_admin")
+@page_access("customer_admin", fresh=True)
 def enable(actor, user_id: str):
     return _act(lambda s: members.set_disabled(s, actor, user_id, False), _("The user is enabled."))
 
 
 @bp.post("/invitations/<invitation_id>/resend")
-@page_access("customer_admin")
+@page_access("customer_admin", fresh=True)
 def resend(actor, invitation_id: str):
     return _act(
         lambda s: invitations.resend(s, actor, invitation_id), _("The invitation is sent again.")
@@ -111,11 +113,37 @@ def resend(actor, invitation_id: str):
 
 
 @bp.post("/invitations/<invitation_id>/revoke")
-@page_access("customer_admin")
+@page_access("customer_admin", fresh=True)
 def revoke(actor, invitation_id: str):
     return _act(
         lambda s: invitations.revoke(s, actor, invitation_id), _("The invitation is revoked.")
     )
+
+
+@bp.post("/users/require-mfa")
+@page_access("customer_admin", fresh=True)
+def require_mfa(actor):
+    wanted = request.form.get("required") == "on"
+    return _act(
+        lambda s: members.require_second_factor(s, actor, wanted),
+        _("Everyone of your organisation needs a second factor now.")
+        if wanted
+        else _("A second factor is now up to each person of your organisation."),
+    )
+
+
+@bp.post("/users/<user_id>/reset-mfa")
+@page_access("admin", fresh=True)
+def reset_mfa(actor, user_id: str):
+    """An admin resets the second factors of a person who lost them."""
+
+    def reset(session):
+        person = session.scalars(members.visible_users(actor).where(User.id == user_id)).first()
+        if person is None:
+            raise NotFound("no such user")
+        mfa.reset_factors(session, actor, person)
+
+    return _act(reset, _("The second factors are reset; the person was told by mail."))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -140,4 +168,12 @@ def account(actor):
         except DistroError as exc:
             session.rollback()
             show_error(form, exc)
-    return render_template("account.html", form=form, user=user)
+    return render_template(
+        "account.html",
+        form=form,
+        user=user,
+        factors=mfa.factors(session, user),
+        codes_left=recovery.left(session, user),
+        mfa_required=mfa.applies(user, setting()),
+        button=ButtonForm(),
+    )

@@ -17,6 +17,7 @@ from distro.core.clock import utcnow
 from distro.core.ids import is_id
 
 LIFETIME = timedelta(days=14)
+COOKIE_KEY = "sid"  # the session cookie's name for the server-side session
 
 
 def start_session(

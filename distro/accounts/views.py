@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from distro.accounts import tokens
+from distro.accounts import mfa, tokens
 from distro.accounts.auth import api_access
+from distro.accounts.gate import setting
 from distro.accounts.models import ApiToken
 from distro.api.inputs import json_body, no_store
 from distro.core.db import get_session
@@ -16,8 +17,10 @@ bp = Blueprint("tokens", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/tokens")
-@api_access()
+@api_access(fresh=True)
 def create_token(actor):
+    if actor.token is not None:  # a token carries no second factor
+        mfa.require_fresh(get_session(), actor.user, None, setting())
     body = json_body()
     installer = body.get("installer", False)
     if not isinstance(installer, bool):

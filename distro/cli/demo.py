@@ -9,8 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from distro.accounts import services as accounts
+from distro.accounts import totp
 from distro.accounts.actor import CLI
-from distro.accounts.models import Organisation
+from distro.accounts.models import Organisation, SecondFactor, User
+from distro.accounts.sealing import Sealer
+from distro.core.clock import utcnow
 from distro.core.errors import NotFound
 from distro.licenses.models import License
 from distro.licenses.services import grant_license
@@ -72,6 +75,24 @@ def seed_demo(session: Session, storage: ObjectStorage, signer: Signer) -> list[
         if not session.scalars(select(Package).where(Package.filename == filename)).first():
             _publish_demo_file(session, storage, signer, version, kind, applies, filename)
     return [(email, role) for email, role, _ in DEMO_USERS]
+
+
+def demo_authenticator(session: Session, user: User, sealer: Sealer) -> str:
+    """The demo account's authenticator-app secret (enrolled here if it has none), so
+    that a newcomer signs in as staff with the second factor the service requires."""
+    for factor in session.scalars(
+        select(SecondFactor).where(
+            SecondFactor.user_id == user.id,
+            SecondFactor.kind == "totp",
+            SecondFactor.confirmed_at.is_not(None),
+        )
+    ):
+        secret = sealer.unseal(factor.totp_sealed)
+        if secret:
+            return secret
+    factor, secret, _uri = totp.begin(session, user, sealer, "Demo authenticator")
+    factor.confirmed_at = utcnow()
+    return secret
 
 
 def _publish_demo_file(session, storage, signer, version, kind, applies, filename) -> None:

@@ -8,7 +8,9 @@ from flask.cli import with_appcontext
 
 from distro.accounts import services as accounts
 from distro.accounts.actor import CLI
-from distro.cli.demo import DEMO_PASSWORD, seed_demo
+from distro.accounts.models import STAFF_ROLES
+from distro.accounts.sealing import Sealer
+from distro.cli.demo import DEMO_PASSWORD, demo_authenticator, seed_demo
 from distro.cli.errors import fail_cleanly
 from distro.core.db import get_session
 from distro.core.errors import NotFound, ValidationError
@@ -48,6 +50,14 @@ def init_command(admin_email, admin_password):
     click.echo(last)
 
 
+def _exists(session, email: str) -> bool:
+    try:
+        accounts.find_user(session, email)
+    except NotFound:
+        return False
+    return True
+
+
 def _threshold() -> int:
     return int(current_app.config["TUF_ROOT_THRESHOLD"])
 
@@ -60,8 +70,22 @@ def demo_command():
     session = get_session()
     created = seed_demo(session, get_storage(), keys.active_signer(session, get_key_source()))
     lifecycle.ensure_all(session, get_key_source(), _threshold())
+    sealer = Sealer(current_app.config["SECRET_KEY"])
+    secrets = {
+        email: demo_authenticator(session, accounts.find_user(session, email), sealer)
+        for email, role in [("admin@example.com", "admin"), *created]
+        if role in STAFF_ROLES and _exists(session, email)
+    }
     session.commit()
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     click.echo("  admin@example.com           admin (password admin-password-1)")
     for email, role in created:
         click.echo(f"  {email:<28}{role}")
+    if current_app.config["STAFF_MFA"] != "required":
+        click.echo("Staff second factor: off (DISTRO_STAFF_MFA=off), for this demo only.")
+        return
+    click.echo("Staff sign in with a second factor too. Their authenticator-app keys (add one")
+    click.echo('to an app, or get the current code with: .venv/bin/python -c "import pyotp;')
+    click.echo("print(pyotp.TOTP('KEY').now())\"):")
+    for email, secret in secrets.items():
+        click.echo(f"  {email:<28}{secret}")

@@ -7,7 +7,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from distro.accounts import invitations, members
+from distro.accounts import invitations, members, mfa
 from distro.accounts import services as accounts
 from distro.accounts.actor import CLI
 from distro.accounts.models import ROLES
@@ -55,6 +55,20 @@ def _set_disabled(email: str, disabled: bool) -> None:
     session = get_session()
     user = members.set_disabled(session, CLI, accounts.find_user(session, email).id, disabled)
     session.commit()
+    click.echo(user.id)
+
+
+@users.command("reset-mfa")
+@click.argument("email")
+@fail_cleanly
+def users_reset_mfa(email):
+    """Remove a person's second factors (they lost them): they enrol again at their next
+    sign-in and are told by mail."""
+    session = get_session()
+    user = accounts.find_user(session, email)
+    gone = mfa.reset_factors(session, CLI, user)
+    session.commit()
+    click.echo(f"removed {gone} second factors of {user.email}", err=True)
     click.echo(user.id)
 
 

@@ -60,6 +60,8 @@ def default_config(cwd: Path | None = None) -> dict:
         "RATELIMIT_STRATEGY": "moving-window",
         "BAD_TOKEN_RATE_LIMIT": "20 per minute",
         "LOGIN_RATE_LIMIT": "10 per minute",
+        # Staff need a second factor ("off" only for development demos).
+        "STAFF_MFA": "required",
         "PASSWORD_HASH_METHOD": "scrypt",
         "TRUSTED_PROXIES": 0,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -79,6 +81,10 @@ def check_config(config: dict) -> None:
     """Refuse settings that would be dangerous in production."""
     if config["DOWNLOAD_MODE"] not in ("proxy", "redirect"):
         raise ConfigError("DISTRO_DOWNLOAD_MODE must be 'proxy' or 'redirect'")
+    if config["STAFF_MFA"] not in ("required", "off"):
+        raise ConfigError("DISTRO_STAFF_MFA must be 'required' or 'off'")
+    if config["ENV"] == "production" and config["STAFF_MFA"] != "required":
+        raise ConfigError("DISTRO_STAFF_MFA=off is for development demos, not production")
     if config["LOG_FORMAT"] not in ("text", "json"):
         raise ConfigError("DISTRO_LOG_FORMAT must be 'text' or 'json'")
     idle = config["DOWNLOAD_IDLE_SECONDS"]

@@ -20,11 +20,11 @@ from distro.accounts.services import managed_org_ids
 from distro.core.clock import today
 from distro.core.errors import Forbidden
 from distro.core.versions import line_key
-from distro.installations.models import Installation, InstallationEvent
 from distro.installations.summary import (
     FleetDay,
     FleetFailedOrg,
     FleetFailure,
+    FleetFailureDay,
     FleetOrgVersion,
     FleetVersion,
 )
@@ -206,14 +206,12 @@ def _last_error(session: Session, actor: Actor, package_id: str) -> str | None:
     """The newest failure message of the package among the account manager's own
     organisations (the vendor-wide one may be another customer's)."""
     return session.scalars(
-        select(InstallationEvent.error)
-        .join(Installation, Installation.id == InstallationEvent.installation_id)
+        select(FleetFailedOrg.last_error)
         .where(
-            InstallationEvent.package_id == package_id,
-            InstallationEvent.event == "failed",
-            Installation.org_id.in_(managed_org_ids(actor.user)),
+            FleetFailedOrg.package_id == package_id,
+            FleetFailedOrg.org_id.in_(managed_org_ids(actor.user)),
         )
-        .order_by(InstallationEvent.created_at.desc())
+        .order_by(FleetFailedOrg.last_at.desc())
         .limit(1)
     ).first()
 
@@ -251,13 +249,11 @@ def _curve(session: Session, package: Package, history) -> Curve:
         total = sum(n for _key, n in reached)
         done = sum(n for key, n in reached if key >= package.version_key)
         curve.points.append((day, done / total if total else 0.0))
-    failed_day = func.date(InstallationEvent.created_at)
-    curve.failed = {
-        date.fromisoformat(str(day)): n
-        for day, n in session.execute(
-            select(failed_day, func.count())
-            .where(InstallationEvent.package_id == package.id, InstallationEvent.event == "failed")
-            .group_by(failed_day)
-        )
-    }
+    curve.failed = dict(
+        session.execute(
+            select(FleetFailureDay.day, FleetFailureDay.failures).where(
+                FleetFailureDay.package_id == package.id, FleetFailureDay.day >= since
+            )
+        ).all()
+    )
     return curve

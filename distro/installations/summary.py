@@ -5,7 +5,8 @@ package, on a page load would take seconds. So each report adjusts a few small r
 its own transaction: per product and version the installations and organisations
 (`FleetVersion`, with `FleetOrgVersion` to know when an organisation's count goes from
 zero to one and back), per package the failed installs (`FleetFailure`, with
-`FleetFailedOrg` per organisation, which is what an account manager's view adds up).
+`FleetFailedOrg` per organisation, which is what an account manager's view adds up, and
+`FleetFailureDay` per day).
 The worker copies the per-version counts into `FleetDay` for the adoption curves.
 """
 
@@ -59,6 +60,17 @@ class FleetFailedOrg(Base):
     org_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
     failures: Mapped[int] = mapped_column(BigInteger, default=0)
     last_at: Mapped[datetime] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class FleetFailureDay(Base):
+    """Failed installs of a package per day: the marks on its adoption curve."""
+
+    __tablename__ = "fleet_failure_days"
+
+    package_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    failures: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class FleetDay(Base):
@@ -156,13 +168,22 @@ def failed(
     pair = FleetFailedOrg.__table__
     count = session.execute(
         insert(pair)
-        .values(package_id=package_id, org_id=org_id, failures=1, last_at=now)
+        .values(package_id=package_id, org_id=org_id, failures=1, last_at=now, last_error=error)
         .on_conflict_do_update(
             index_elements=[pair.c.package_id, pair.c.org_id],
-            set_={"failures": pair.c.failures + 1, "last_at": now},
+            set_={"failures": pair.c.failures + 1, "last_at": now, "last_error": error},
         )
         .returning(pair.c.failures)
     ).scalar_one()
+    days = FleetFailureDay.__table__
+    session.execute(
+        insert(days)
+        .values(package_id=package_id, day=now.date(), failures=1)
+        .on_conflict_do_update(
+            index_elements=[days.c.package_id, days.c.day],
+            set_={"failures": days.c.failures + 1},
+        )
+    )
     table = FleetFailure.__table__
     session.execute(
         insert(table)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import textwrap
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -34,7 +33,8 @@ def encode(payload: dict, signer: Signer) -> tuple[bytes, str]:
             "sig": base64.b64encode(signer.sign(data)).decode(),
         }
     )
-    body = textwrap.wrap(base64.b64encode(envelope).decode(), 64)
+    armoured = base64.b64encode(envelope).decode()
+    body = [armoured[start : start + 64] for start in range(0, len(armoured), 64)]
     return data, "\n".join([BEGIN, *body, END]) + "\n"
 
 

@@ -138,7 +138,7 @@ def _decide(action) -> object:
 
 
 @bp.post("/requests/<request_id>/approve")
-@page_access("approver")
+@page_access("approver", fresh=True)
 def approve(actor, request_id: str):
     form = ApproveForm()
     if form.validate_on_submit():
@@ -153,7 +153,7 @@ def approve(actor, request_id: str):
 
 
 @bp.post("/requests/<request_id>/reject")
-@page_access("approver")
+@page_access("approver", fresh=True)
 def reject(actor, request_id: str):
     form = RejectForm()
     if not form.validate_on_submit():

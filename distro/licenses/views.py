@@ -88,7 +88,7 @@ def list_requests(actor):
 
 
 @bp.post("/license-requests/<request_id>/approve")
-@api_access("approver")
+@api_access("approver", fresh=True)
 def approve(actor, request_id: str):
     body = json_body(optional=True)
     session = get_session()
@@ -104,7 +104,7 @@ def approve(actor, request_id: str):
 
 
 @bp.post("/license-requests/<request_id>/reject")
-@api_access("approver")
+@api_access("approver", fresh=True)
 def reject(actor, request_id: str):
     body = json_body()
     session = get_session()

@@ -17,11 +17,13 @@ from collections.abc import Callable
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from distro.accounts import invitations, resets
+from distro.accounts import invitations, mfa, resets
+from distro.accounts.models import User
 from distro.core.events import Event, claim_due, finish, release, renew_lease
 from distro.licenses.models import License, LicenseRequest
 from distro.licenses.upgrades import LICENSE_ISSUED, REQUEST_REJECTED
 from distro.mail import notices
+from distro.mail.models import OutboxMessage
 from distro.patches.models import Package
 from distro.patches.services import PUBLISHED
 
@@ -88,7 +90,8 @@ def _package_published(session: Session, event: Event, stop) -> bool:
             # Read and rendered without the write lock; queued in one short transaction.
             messages = notices.package_published(reads, package, org_ids)
             reads.rollback()  # let the next page see what other processes did meanwhile
-            session.add_all(messages)
+            if messages:
+                session.execute(OutboxMessage.__table__.insert(), messages)
             event.progress, event.done_count = org_ids[-1], event.done_count + len(org_ids)
             renew_lease(session, event)
             session.commit()  # this page's mail and the new progress, together
@@ -99,12 +102,20 @@ def _package_published(session: Session, event: Event, stop) -> bool:
         reads.close()
 
 
+def _factors_reset(session: Session, event: Event, stop) -> bool:
+    user = session.get(User, event.payload["user_id"])
+    if user is not None:
+        notices.second_factor_reset(session, user)
+    return True
+
+
 HANDLERS: dict[str, Callable[[Session, Event, object], bool]] = {
     resets.ASKED: _reset_asked,
     invitations.SENT: _invitation_sent,
     LICENSE_ISSUED: _license_issued,
     REQUEST_REJECTED: _request_rejected,
     PUBLISHED: _package_published,
+    mfa.RESET: _factors_reset,
 }
 
 

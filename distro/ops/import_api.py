@@ -43,7 +43,7 @@ def report_response(report: Report):
 
 @bp.post("/import/<kind>")
 @streams_body("MAX_IMPORT_BYTES")
-@api_access("admin")
+@api_access("admin", fresh=True)
 def import_table(actor, kind: str):
     if kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}", field="kind")

@@ -103,7 +103,7 @@ def check(actor):
 
 
 @bp.post("/packages/<package_id>/yank")
-@page_access("publisher")
+@page_access("publisher", fresh=True)
 def yank(actor, package_id: str):
     form, session = YankForm(), get_session()
     if form.validate_on_submit():

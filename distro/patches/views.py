@@ -35,7 +35,7 @@ def products(actor):
 
 
 @bp.patch("/products/<code>")
-@api_access("admin")
+@api_access("admin", fresh=True)
 def change_product(actor, code: str):
     body = json_body()
     session = get_session()
@@ -79,7 +79,7 @@ def download(actor, package_id: str):
 
 @bp.post("/packages")
 @streams_body("MAX_UPLOAD_BYTES", framing=UPLOAD_OVERHEAD)
-@api_access("publisher")
+@api_access("publisher", fresh=True)
 def publish(actor):
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     storage, session = get_storage(), get_session()
@@ -116,7 +116,7 @@ def _form(fields: dict) -> dict:
 
 
 @bp.post("/packages/<package_id>/yank")
-@api_access("publisher")
+@api_access("publisher", fresh=True)
 def yank(actor, package_id: str):
     body = json_body()
     session = get_session()

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from distro.accounts import members
 from distro.accounts.actor import Actor
 from distro.accounts.auth import page_access
+from distro.accounts.gate import mfa_step
 from distro.accounts.models import User
 from distro.core.db import get_session
 from distro.core.i18n import LANGUAGES, remember_in_cookie
@@ -40,6 +41,7 @@ def activity_csv(actor):
 
 
 @bp.post("/lang/<code>")
+@mfa_step("any")
 def language(code: str):
     """Remember the chosen language in a cookie (and for a signed-in user, on their
     account: mail follows it) and go back to the page. A POST with the page's CSRF

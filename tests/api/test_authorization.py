@@ -12,6 +12,7 @@ import hashlib
 import re
 from datetime import timedelta
 
+import pyotp
 import pytest
 
 from distro.accounts.models import ApiToken
@@ -31,6 +32,16 @@ CALLERS = [
     "pub@vendor.test",
     "admin@vendor.test",
 ]
+
+
+# A staff session signed in with a password whose second-factor check is still to come
+# (DISTRO_STAFF_MFA=required): only the check itself answers it; all else is 403.
+UNCHECKED_ALLOWED = {
+    ("GET", "/api/v1/mfa/status"): 200,
+    ("POST", "/api/v1/mfa/verify"): 400,
+    ("POST", "/api/v1/mfa/webauthn/assert/options"): 400,  # an app, no security key
+    ("POST", "/api/v1/mfa/webauthn/assert"): 400,
+}
 
 
 def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
@@ -154,7 +165,13 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
             "POST",
             "/api/v1/tokens",
             {"json": {}},
-            {**authenticated, **{c: 400 for c in CALLERS[3:]}, **no_installer},
+            # A staff token comes from the CLI or a freshly checked session, never a token.
+            {
+                **authenticated,
+                **{c: 400 for c in CALLERS[3:]},
+                **no_installer,
+                **{c: 403 for c in CALLERS[7:]},
+            },
         ),
         ("GET", "/api/v1/tokens", {}, {**authenticated, **no_installer}),
         (
@@ -168,6 +185,32 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
                 "it@acme.test": 200,
                 "admin@vendor.test": 200,
             },
+        ),
+        # Second factors belong to signed-in sessions: no token manages them.
+        ("GET", "/api/v1/mfa/status", {}, {**authenticated, **{c: 403 for c in CALLERS[3:]}}),
+        *[
+            (
+                "POST",
+                f"/api/v1/mfa/{path}",
+                {"json": {}},
+                {**authenticated, **{c: 403 for c in CALLERS[3:]}},
+            )
+            for path in (
+                "totp",
+                "totp/confirm",
+                "verify",
+                "webauthn/register/options",
+                "webauthn/register",
+                "webauthn/assert/options",
+                "webauthn/assert",
+                "recovery-codes",
+            )
+        ],
+        (
+            "DELETE",
+            f"/api/v1/mfa/factors/{tok}",
+            {},
+            {**authenticated, **{c: 403 for c in CALLERS[3:]}},
         ),
         (
             "POST",
@@ -249,6 +292,21 @@ def logged_out_cookie(app) -> str:
     return saved
 
 
+def unchecked_cookie(app) -> str:
+    """The session cookie of an admin who has an authenticator app and signed in again
+    with the password only."""
+    browser = app.test_client()
+    login(browser, "admin@vendor.test")
+    csrf = {"X-CSRFToken": csrf_token(browser, "/login")}
+    secret = browser.post("/api/v1/mfa/totp", headers=csrf).get_json()["secret"]
+    code = {"code": pyotp.TOTP(secret).now()}
+    confirmed = browser.post("/api/v1/mfa/totp/confirm", json=code, headers=csrf)
+    assert confirmed.status_code == 200
+    again = app.test_client()
+    login(again, "admin@vendor.test")
+    return again.get_cookie("session").value
+
+
 @pytest.fixture
 def ids(app, client, world, runner, tmp_path):
     """A package acme is entitled to, acme's license, a pending request and a token."""
@@ -279,6 +337,8 @@ def ids(app, client, world, runner, tmp_path):
     world.headers["anon"] = {}
     world.secrets["logged_out"] = logged_out_cookie(app)
     world.headers["logged_out"] = {}
+    world.secrets["unchecked"] = unchecked_cookie(app)
+    world.headers["unchecked"] = {}
     invitation = client.post(
         "/api/v1/invitations",
         json={"email": "colleague@acme.test", "role": "customer_user"},
@@ -341,17 +401,27 @@ def test_every_route_has_a_row(app):
 @pytest.mark.parametrize("row", range(len(matrix(FAKE_IDS))))
 def test_authorization_matrix(app, client, world, ids, row):
     method, path, kwargs, expected = matrix(ids)[row]
+    app.config["STAFF_MFA"] = "required"  # tokens carry no second factor and need none
     # A cookie saved before logout is worth what no credential is worth.
-    expected = {**expected, "logged_out": expected["anon"]}
-    replay = app.test_client()  # the test client sends its jar's cookies, not a header
-    replay.set_cookie("session", world.secrets["logged_out"])
+    expected = {
+        **expected,
+        "logged_out": expected["anon"],
+        "unchecked": UNCHECKED_ALLOWED.get((method, path), 403),
+    }
+    replays = {}
+    for caller in ("logged_out", "unchecked"):
+        replays[caller] = app.test_client()  # the test client sends its jar's cookies
+        replays[caller].set_cookie("session", world.secrets[caller])
     got = {}
-    for caller in [*CALLERS, "logged_out"]:
-        browser = replay if caller == "logged_out" else client
+    for caller in [*CALLERS, *replays]:
+        browser = replays.get(caller, client)
         answer = browser.open(path, method=method, headers=world.headers[caller], **kwargs)
         got[caller] = answer.status_code
         if answer.status_code >= 400:
-            assert answer.get_json()["error"]["code"], (caller, path)
+            code = answer.get_json()["error"]["code"]
+            assert code, (caller, path)
+            if caller == "unchecked" and answer.status_code == 403:
+                assert code == "mfa_required", path
     mismatches = {
         c: (got[c], expected[c])
         for c in got

@@ -27,6 +27,11 @@ from distro.storage.factory import get_storage
 from tests.conftest import ROOT, Gunicorn, cli_ok, db_session, publish_file
 
 
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "FANOUT_BATCH": 100}  # several pages of few organisations
+
+
 def seed_customers(runner, tmp_path, count: int) -> None:
     """`count` organisations, each with a customer admin and an erp 9.0 subscription,
     brought in by the bulk import (as a vendor would)."""
@@ -72,21 +77,21 @@ def the_event(app) -> Event:
 
 
 def test_every_entitled_organisation_is_told_once_in_pages(app, runner, world, tmp_path):
-    seed_customers(runner, tmp_path, 1200)
+    seed_customers(runner, tmp_path, 350)
     publish_patch(runner, tmp_path)
     with db_session(app) as session:  # the publish itself queued no mail
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
     assert "handled 1 events" in cli_ok(runner, "worker", "--once")
     sent = notices_per_org(app)
-    assert len(sent) == 1200 and set(sent.values()) == {1}
+    assert len(sent) == 350 and set(sent.values()) == {1}
     event = the_event(app)
-    assert event.done_at is not None and event.done_count == 1200
+    assert event.done_at is not None and event.done_count == 350
     assert "handled 0 events" in cli_ok(runner, "worker", "--once")
     assert notices_per_org(app) == sent
 
 
 def test_two_workers_at_once_still_tell_each_organisation_once(app, runner, world, tmp_path):
-    seed_customers(runner, tmp_path, 1200)
+    seed_customers(runner, tmp_path, 350)
     publish_patch(runner, tmp_path)
     threads = [threading.Thread(target=worker.run_until_idle, args=(app,)) for _ in range(2)]
     for thread in threads:
@@ -94,13 +99,13 @@ def test_two_workers_at_once_still_tell_each_organisation_once(app, runner, worl
     for thread in threads:
         thread.join()
     sent = notices_per_org(app)
-    assert len(sent) == 1200 and set(sent.values()) == {1}
+    assert len(sent) == 350 and set(sent.values()) == {1}
 
 
 def test_a_fan_out_that_failed_half_way_goes_on_where_it_stood(
     app, runner, world, tmp_path, monkeypatch
 ):
-    seed_customers(runner, tmp_path, 1200)
+    seed_customers(runner, tmp_path, 350)
     publish_patch(runner, tmp_path)
     real, pages = mail_events.notices.package_published, []
 
@@ -113,14 +118,14 @@ def test_a_fan_out_that_failed_half_way_goes_on_where_it_stood(
     monkeypatch.setattr(mail_events.notices, "package_published", second_page_fails)
     cli_ok(runner, "worker", "--once")
     event = the_event(app)
-    assert (event.done_at, event.done_count) == (None, 500)
+    assert (event.done_at, event.done_count) == (None, 100)
     assert "ConnectionError" in event.last_error
-    assert len(notices_per_org(app)) == 500
+    assert len(notices_per_org(app)) == 100
     monkeypatch.setattr(mail_events.notices, "package_published", real)
     expire_leases(app)
     cli_ok(runner, "worker", "--once")
     sent = notices_per_org(app)
-    assert len(sent) == 1200 and set(sent.values()) == {1}
+    assert len(sent) == 350 and set(sent.values()) == {1}
 
 
 def expire_leases(app) -> None:
@@ -153,9 +158,9 @@ def worker_process(app_config, **settings) -> subprocess.Popen:
 def test_a_killed_worker_loses_nothing_and_repeats_nothing(
     app, app_config, runner, world, tmp_path
 ):
-    seed_customers(runner, tmp_path, 3000)
+    seed_customers(runner, tmp_path, 600)
     publish_patch(runner, tmp_path)
-    process = worker_process(app_config, DISTRO_FANOUT_BATCH="50")  # 60 pages: killed early
+    process = worker_process(app_config, DISTRO_FANOUT_BATCH="10")  # 60 pages: killed early
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and the_event(app).done_count == 0:
@@ -165,11 +170,11 @@ def test_a_killed_worker_loses_nothing_and_repeats_nothing(
     finally:
         process.kill()
     half = the_event(app).done_count
-    assert 0 < half < 3000, half
+    assert 0 < half < 600, half
     expire_leases(app)
     cli_ok(runner, "worker", "--once")
     sent = notices_per_org(app)
-    assert len(sent) == 3000 and set(sent.values()) == {1}
+    assert len(sent) == 600 and set(sent.values()) == {1}
 
 
 def test_a_publish_that_rolled_back_tells_nobody(app, runner, world, tmp_path):

@@ -73,10 +73,16 @@ def test_database_outage_on_an_api_call_is_a_503_envelope(app_config):
 
 
 def test_production_refuses_the_development_secret(app_config):
+    production = dict(app_config, ENV="production", STAFF_MFA="required")
     with pytest.raises(ConfigError, match="DISTRO_SECRET_KEY"):
-        create_app(dict(app_config, ENV="production", SECRET_KEY=DEV_SECRET_KEY))
-    hardened = create_app(dict(app_config, ENV="production", SECRET_KEY="a-long-random-secret"))
+        create_app(dict(production, SECRET_KEY=DEV_SECRET_KEY))
+    hardened = create_app(dict(production, SECRET_KEY="a-long-random-secret"))
     assert hardened.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_production_refuses_staff_without_a_second_factor(app_config):
+    with pytest.raises(ConfigError, match="DISTRO_STAFF_MFA=off is for development demos"):
+        create_app(dict(app_config, ENV="production", SECRET_KEY="a-long-random-secret"))
 
 
 def test_an_sqlite_too_old_for_the_conditional_updates_is_refused_at_start(app_config, monkeypatch):

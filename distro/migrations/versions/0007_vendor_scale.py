@@ -132,7 +132,15 @@ def _fleet_tables() -> None:
         sa.Column("org_id", sa.String(length=32), nullable=False),
         sa.Column("failures", sa.BigInteger(), nullable=False),
         sa.Column("last_at", sa.DateTime(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("package_id", "org_id"),
+    )
+    op.create_table(
+        "fleet_failure_days",
+        sa.Column("package_id", sa.String(length=32), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("failures", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("package_id", "day"),
     )
     op.create_index(op.f("ix_fleet_failed_orgs_org_id"), "fleet_failed_orgs", ["org_id"])
     op.create_table(
@@ -164,6 +172,17 @@ def _fleet_backfill() -> None:
         "WHERE e.event = 'failed' AND e.package_id IS NOT NULL "
         "GROUP BY e.package_id, i.org_id"
     )
+    day = (
+        "date(e.created_at)"
+        if op.get_bind().dialect.name == "sqlite"
+        else "CAST(e.created_at AS DATE)"
+    )
+    op.execute(
+        "INSERT INTO fleet_failure_days (package_id, day, failures) "
+        f"SELECT e.package_id, {day}, COUNT(*) FROM installation_events e "
+        "WHERE e.event = 'failed' AND e.package_id IS NOT NULL "
+        f"GROUP BY e.package_id, {day}"
+    )
     op.execute(
         "INSERT INTO fleet_failures (package_id, product_id, failures, orgs, last_at) "
         "SELECT e.package_id, MIN(i.product_id), COUNT(*), COUNT(DISTINCT i.org_id), "
@@ -174,7 +193,13 @@ def _fleet_backfill() -> None:
 
 
 def downgrade() -> None:
-    for table in ("fleet_days", "fleet_failed_orgs", "fleet_failures", "fleet_org_versions"):
+    for table in (
+        "fleet_days",
+        "fleet_failure_days",
+        "fleet_failed_orgs",
+        "fleet_failures",
+        "fleet_org_versions",
+    ):
         op.drop_table(table)
     op.drop_table("fleet_versions")
     op.drop_table("activity_counts")
