@@ -5,7 +5,6 @@ recovery codes. The pages' script uses the same endpoints."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
-from flask import session as cookie
 
 from distro.accounts import mfa, passkeys, recovery, totp
 from distro.accounts.auth import api_access
@@ -17,7 +16,6 @@ from distro.core.db import get_session
 from distro.core.errors import Forbidden
 
 bp = Blueprint("mfa", __name__, url_prefix="/api/v1/mfa")
-CHALLENGE = "webauthn_challenge"  # the cookie's note of the ceremony under way
 
 
 def factor_json(factor: SecondFactor) -> dict:
@@ -108,7 +106,8 @@ def register_options(actor):
     session = get_session()
     mfa.may_change_factors(session, actor.user, login, setting())
     options, challenge = passkeys.registration_options(session, actor.user, _party())
-    cookie[CHALLENGE] = passkeys.challenge_text(challenge)
+    passkeys.keep_challenge(login, challenge)
+    session.commit()
     return current_app.response_class(options, mimetype="application/json")
 
 
@@ -119,9 +118,8 @@ def register(actor):
     login = _session_only(actor)
     body, session = json_body(), get_session()
     mfa.may_change_factors(session, actor.user, login, setting())
-    challenge = passkeys.challenge_bytes(cookie.pop(CHALLENGE, None))
-    if challenge is None:
-        raise passkeys.MfaInvalid("ask for registration options first")
+    challenge = passkeys.take_challenge(session, login)
+    session.commit()  # used, whatever the answer turns out to be
     key = passkeys.register(
         session, actor.user, body.get("credential"), challenge, _party(), body.get("name")
     )
@@ -135,9 +133,10 @@ def register(actor):
 @mfa_step("check")
 @api_access()
 def assert_options(actor):
-    _session_only(actor)
-    options, challenge = passkeys.authentication_options(get_session(), actor.user, _party())
-    cookie[CHALLENGE] = passkeys.challenge_text(challenge)
+    login, session = _session_only(actor), get_session()
+    options, challenge = passkeys.authentication_options(session, actor.user, _party())
+    passkeys.keep_challenge(login, challenge)
+    session.commit()
     return current_app.response_class(options, mimetype="application/json")
 
 
@@ -147,9 +146,7 @@ def assert_options(actor):
 def assert_key(actor):
     login = _session_only(actor)
     body, session = json_body(), get_session()
-    challenge = passkeys.challenge_bytes(cookie.pop(CHALLENGE, None))
-    if challenge is None:
-        raise passkeys.MfaInvalid("ask for assertion options first")
+    challenge = passkeys.take_challenge(session, login)
     try:
         key = passkeys.assert_key(session, actor.user, body.get("credential"), challenge, _party())
     except passkeys.MfaInvalid as exc:

@@ -131,6 +131,9 @@ class LoginSession(Base):
     # The last second-factor check in this session (None: none yet): what the policy and
     # the fresh checks of `distro.accounts.mfa` read.
     checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The challenge of the WebAuthn ceremony under way, taken once (kept here, not in the
+    # cookie, so that replaying an older cookie cannot bring a used challenge back).
+    webauthn_challenge: Mapped[str | None] = mapped_column(String(200))
 
 
 class SecondFactor(Base):

@@ -13,8 +13,9 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -35,7 +36,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from distro.accounts.models import SecondFactor, User
+from distro.accounts.models import LoginSession, SecondFactor, User
 from distro.core.clock import utcnow
 from distro.core.errors import DistroError, ValidationError
 from distro.core.parsers import parse_text
@@ -188,12 +189,26 @@ def _json(credential: object) -> str:
     )
 
 
-def challenge_text(challenge: bytes) -> str:
-    return bytes_to_base64url(challenge)
+def keep_challenge(login: LoginSession, challenge: bytes) -> None:
+    """Remember the options' challenge in the server-side session (a newer one replaces
+    it: one ceremony at a time)."""
+    login.webauthn_challenge = bytes_to_base64url(challenge)
 
 
-def challenge_bytes(text: object) -> bytes | None:
-    try:
-        return base64url_to_bytes(text) if isinstance(text, str) and len(text) < 200 else None
-    except ValueError:
-        return None
+def take_challenge(session: Session, login: LoginSession) -> bytes:
+    """The session's challenge, taken in one conditional UPDATE so that two answers
+    racing for it cannot both have it; MfaInvalid when there is none."""
+    text = login.webauthn_challenge
+    taken = text is not None and (
+        session.execute(
+            update(LoginSession)
+            .where(LoginSession.id == login.id, LoginSession.webauthn_challenge == text)
+            .values(webauthn_challenge=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+    if not taken:
+        raise MfaInvalid("ask for the security key options first (each is used once)")
+    set_committed_value(login, "webauthn_challenge", None)
+    return base64url_to_bytes(text)

@@ -8,8 +8,9 @@ import re
 from datetime import datetime
 
 import pyotp
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from distro.accounts.models import SecondFactor, User
 from distro.accounts.sealing import Sealer
@@ -86,9 +87,27 @@ def accepts(
     totp, step = pyotp.TOTP(secret), int(moment // STEP)
     for candidate in (step - 1, step, step + 1):
         if candidate > (factor.totp_last_step or -1) and totp.at(candidate * STEP) == digits:
-            factor.totp_last_step = candidate
-            return True
+            return _take_step(factor, candidate)
     return False
+
+
+def _take_step(factor: SecondFactor, step: int) -> bool:
+    """Mark the step taken in one conditional UPDATE, so that two requests racing with
+    the same code cannot both pass (the loser's row no longer matches)."""
+    session = object_session(factor)
+    taken = session.execute(
+        update(SecondFactor)
+        .where(
+            SecondFactor.id == factor.id,
+            or_(SecondFactor.totp_last_step.is_(None), SecondFactor.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        return False
+    set_committed_value(factor, "totp_last_step", step)
+    return True
 
 
 def confirm(session: Session, user: User, code: object, sealer: Sealer) -> SecondFactor:

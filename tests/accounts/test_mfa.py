@@ -10,8 +10,11 @@ from datetime import timedelta
 import pyotp
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
+from distro.accounts import totp
 from distro.accounts.models import LoginSession, RecoveryCode, SecondFactor, User
+from distro.accounts.sealing import Sealer
 from distro.audit.models import AuditEvent
 from distro.core.clock import utcnow
 from distro.mail.models import OutboxMessage
@@ -114,6 +117,27 @@ def test_a_code_is_taken_once_and_wrong_codes_are_throttled(app, world):
     # Now even the right code waits: the key is blocked, not the guess.
     throttled = guesser.post("/api/v1/mfa/verify", {"code": next_code(secret, 2)})
     assert throttled.status_code == 429
+
+
+def test_two_requests_racing_with_one_code_pass_once(app, world):
+    """The loser of a race read the factor before the winner wrote its step (on
+    PostgreSQL both may read at once): its write must still refuse the code."""
+    secret, _codes = enrol_app(Person(app, "pub@vendor.test"))
+    code = next_code(secret)
+    sealer = Sealer(app.config["SECRET_KEY"])
+    totp_factor = select(SecondFactor).where(SecondFactor.kind == "totp")
+    with db_session(app) as first:
+        winner = first.scalars(totp_factor).one()
+        read_before = winner.totp_last_step
+        assert totp.accepts(winner, code, sealer)
+        first.commit()
+    with db_session(app) as second:
+        loser = second.scalars(totp_factor).one()
+        set_committed_value(loser, "totp_last_step", read_before)  # what it had read
+        assert not totp.accepts(loser, code, sealer)
+        second.commit()
+    with db_session(app) as after:
+        assert after.scalars(totp_factor).one().totp_last_step == winner.totp_last_step
 
 
 def test_a_recovery_code_works_once(app, world):
@@ -250,6 +274,21 @@ def test_another_persons_key_is_refused(app, world):
     assert refused.status_code == 401
     assert "not one of yours" in refused.get_json()["error"]["message"]
     assert intruder.get("/requests").status_code == 302
+
+
+def test_a_challenge_is_used_once_even_with_an_older_cookie(app, world):
+    """A captured assertion cannot be replayed, not even with the cookie that was sent
+    alongside it: the challenge lives in the server-side session and is taken once."""
+    key = register_key(Person(app, "pub@vendor.test"))
+    person = Person(app, "pub@vendor.test")
+    options = party(person, "/api/v1/mfa/webauthn/assert/options")
+    saved_cookie = person.client.get_cookie("session").value
+    answer = {"credential": key.get(options)}
+    assert person.post("/api/v1/mfa/webauthn/assert", answer).status_code == 200
+    person.client.set_cookie("session", saved_cookie)
+    replayed = person.post("/api/v1/mfa/webauthn/assert", answer)
+    assert replayed.status_code == 401
+    assert "used once" in replayed.get_json()["error"]["message"]
 
 
 def test_a_sign_counter_that_does_not_grow_is_refused(app, world):

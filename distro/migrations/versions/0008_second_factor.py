@@ -50,6 +50,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_recovery_codes_user_id"), "recovery_codes", ["user_id"])
     with op.batch_alter_table("login_sessions") as batch_op:
         batch_op.add_column(sa.Column("checked_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("webauthn_challenge", sa.String(200), nullable=True))
     with op.batch_alter_table("organisations") as batch_op:
         batch_op.add_column(
             sa.Column("require_mfa", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -60,6 +61,7 @@ def downgrade() -> None:
     with op.batch_alter_table("organisations") as batch_op:
         batch_op.drop_column("require_mfa")
     with op.batch_alter_table("login_sessions") as batch_op:
+        batch_op.drop_column("webauthn_challenge")
         batch_op.drop_column("checked_at")
     op.drop_table("recovery_codes")
     op.drop_table("second_factors")
