@@ -53,6 +53,7 @@ def gunicorn(app, app_config):
 
 
 @pytest.mark.slow
+@pytest.mark.one_database
 @pytest.mark.parametrize("backend", ["local", "s3"])
 def test_one_gib_upload_and_download_keep_memory_bounded(gunicorn, world):
     url, server = gunicorn

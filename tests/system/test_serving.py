@@ -105,6 +105,7 @@ def pipes_become(server: Gunicorn, count: int) -> bool:
     return True
 
 
+@pytest.mark.one_database
 def test_a_client_that_stops_reading_is_dropped_after_the_idle_time(
     backend, app_config, world, installer
 ):
@@ -151,6 +152,7 @@ def test_a_client_that_dribbles_its_headers_is_dropped(app, app_config):
         server.stop()
 
 
+@pytest.mark.one_database
 def test_shutdown_lets_a_download_in_flight_finish(app_config, world, installer):
     package_id, payload = installer
     server = Gunicorn(app_config, workers=1)
@@ -168,6 +170,7 @@ def test_shutdown_lets_a_download_in_flight_finish(app_config, world, installer)
         server.stop()
 
 
+@pytest.mark.one_database
 def test_ranges_stop_at_their_end(backend, app_config, world, installer):
     package_id, payload = installer
     server = Gunicorn(app_config, workers=1)
