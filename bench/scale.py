@@ -434,9 +434,17 @@ def fanout(engine) -> float:
 
 
 def downloads_figure(name: str, waits: list[float], failures: list[str]) -> None:
-    worst = max(waits) if waits else 0.0
+    """The downloads that overlapped `name` (and the second after it): a window without
+    any is a failed figure, not a perfect one."""
+    worst = max(waits) if waits else float("inf")
     figure(f"downloads during {name}: failed", len(failures), "", "0", not failures)
-    figure(f"downloads during {name}: worst wait", worst * 1000, "ms", "≤ 1,000 ms", worst <= 1)
+    figure(
+        f"downloads during {name} ({len(waits)} of them): worst wait",
+        worst * 1000,
+        "ms",
+        "≤ 1,000 ms",
+        bool(waits) and worst <= 1,
+    )
 
 
 def worker_process(config: dict) -> subprocess.Popen:
@@ -546,11 +554,13 @@ def run(kind: str) -> None:
             "≤ 2 s",
             seconds <= 2,
         )
+        time.sleep(1)  # the download in flight when it answered, and those after it
         downloads_figure("the publish", downloads.since("publish"), downloads.failures)
         downloads.mark("fanout")
         worker = worker_process(config)
         rate = fanout(engine)
         figure("fan-out of its notices", rate, "orgs/s", "≥ 2,000 orgs/s", rate >= 2000)
+        time.sleep(1)
         downloads_figure("the fan-out", downloads.since("fanout"), downloads.failures)
         downloads.mark("yank")
         answer = requests.post(
