@@ -338,7 +338,7 @@ class Browser:
             page = self.http.get(f"{base}/login").text
             csrf = {"X-CSRFToken": re.search(r'name="csrf-token" content="([^"]+)"', page)[1]}
             begun = self.http.post(f"{base}/api/v1/mfa/totp", headers=csrf)
-            assert begun.status_code == 200, (email, begun.text)
+            assert begun.status_code == 201, (email, begun.text)
             code = {"code": pyotp.TOTP(begun.json()["secret"]).now()}
             confirmed = self.http.post(f"{base}/api/v1/mfa/totp/confirm", json=code, headers=csrf)
             assert confirmed.status_code == 200, (email, confirmed.text)
