@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-from urllib.parse import urlsplit
 
 import segno
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -21,7 +20,7 @@ from distro.accounts.auth import page_access
 from distro.accounts.gate import current_login, mfa_step, setting
 from distro.core.db import get_session
 from distro.core.errors import DistroError
-from distro.core.pagekit import ButtonForm, show_error
+from distro.core.pagekit import ButtonForm, local_path, show_error
 
 bp = Blueprint("mfa_pages", __name__)
 
@@ -39,11 +38,7 @@ class AppForm(FlaskForm):
 
 def _next() -> str:
     """Where to go after the check: a path of this site, else the start page."""
-    target = request.values.get("next", "/")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
+    return local_path(request.values.get("next"))
 
 
 @bp.route("/mfa", methods=["GET", "POST"])

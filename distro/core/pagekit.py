@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from flask import Response, flash
 from flask_wtf import FlaskForm
@@ -52,3 +53,14 @@ def csv_response(rows: list, filename: str) -> Response:
     response = Response(buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def local_path(target: object, default: str = "/") -> str:
+    """`target` if it is a path of this site, else `default`: where a page may send
+    someone back to. Browsers read a backslash as a slash, so "/\\evil.example" and
+    "//evil.example" both leave the site."""
+    if not isinstance(target, str) or not target.startswith("/"):
+        return default
+    if target.startswith("//") or "\\" in target or urlsplit(target).netloc:
+        return default
+    return target

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from flask import Blueprint, redirect, render_template, request
 from flask_login import current_user, login_required
 
@@ -14,7 +12,7 @@ from distro.accounts.gate import mfa_step
 from distro.accounts.models import User
 from distro.core.db import get_session
 from distro.core.i18n import LANGUAGES, remember_in_cookie
-from distro.core.pagekit import csv_response
+from distro.core.pagekit import csv_response, local_path
 from distro.web.start import admin_view, start_page
 
 bp = Blueprint("web", __name__)
@@ -46,9 +44,7 @@ def language(code: str):
     """Remember the chosen language in a cookie (and for a signed-in user, on their
     account: mail follows it) and go back to the page. A POST with the page's CSRF
     token: a GET must never change what is stored."""
-    target = request.form.get("next", "/")
-    if urlparse(target).netloc or not target.startswith("/") or target.startswith("//"):
-        target = "/"
+    target = local_path(request.form.get("next"))
     response = redirect(target)
     if code not in LANGUAGES:
         return response

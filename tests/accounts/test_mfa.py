@@ -103,6 +103,18 @@ def test_an_authenticator_app_is_enrolled_then_every_session_starts_with_a_check
     assert begun["secret"] not in stored and not set(codes) & set(hashes)
 
 
+def test_the_check_sends_back_only_to_this_site(app, world):
+    _secret, codes = enrol_app(Person(app, "pub@vendor.test"))
+    person = Person(app, "pub@vendor.test")
+    token = csrf_token(person.client, "/mfa")
+    for i, target in enumerate(("/\\evil.example/", "//evil.example/", "https://evil.example/")):
+        back = person.client.post(
+            "/mfa",
+            data={"csrf_token": token, "code": codes[i], "next": target},
+        )
+        assert back.status_code == 302 and back.headers["Location"] == "/", target
+
+
 def test_a_code_is_taken_once_and_wrong_codes_are_throttled(app, world):
     secret, _codes = enrol_app(Person(app, "pub@vendor.test"))
     code = next_code(secret)

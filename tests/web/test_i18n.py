@@ -46,7 +46,7 @@ def test_language_follows_accept_language_and_the_users_choice(client):
 
 def test_language_switch_never_redirects_off_site(client):
     token = csrf_token(client)
-    for target in ("https://evil.example/", "//evil.example/"):
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example/", "evil"):
         answer = client.post("/lang/en", data={"next": target, "csrf_token": token})
         assert answer.headers["Location"] == "/"
 
