@@ -9,7 +9,7 @@ import io
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from distro.accounts.models import Organisation, User
 from distro.audit.models import AuditEvent
@@ -186,3 +186,28 @@ def test_the_admin_page_imports_an_uploaded_file(app, client, world, ok):
         page = answer.get_data(as_text=True)
         assert "nothing was imported" in page and "BAD CODE" not in page
         assert "<td>2</td><td>code</td>" in page
+
+
+def test_an_import_leaves_the_planner_knowing_the_tables_it_filled(app, runner, world, tmp_path):
+    """On PostgreSQL the next import's foreign-key checks against a table that just went
+    from empty to full scan it whole per row until it is analysed (issue 23's bench:
+    users after 100,000 organisations came in at 191 rows/s). SQLite plans them by its
+    indexes without statistics, so there it only has to import."""
+    path = write(tmp_path, "orgs.csv", orgs_csv(300))
+    cli_ok(runner, "import", "orgs", str(path))
+    with db_session(app) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            analysed = session.execute(
+                text(
+                    "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                    "WHERE relname = 'organisations'"
+                )
+            ).scalar_one()
+            assert analysed
+            assert (
+                session.execute(
+                    text("SELECT reltuples FROM pg_class WHERE relname = 'organisations'")
+                ).scalar_one()
+                >= 300
+            )
+        assert count(app, Organisation, Organisation.code.like("org-%")) == 300
