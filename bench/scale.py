@@ -4,6 +4,7 @@ with the shipped configuration while an installer downloads a 1 KiB range every 
 
     .venv/bin/python -m bench.scale --db sqlite
     .venv/bin/python -m bench.scale --db postgresql     (a cluster from scripts/postgres.sh)
+    .venv/bin/python -m bench.scale --db postgresql --import-only   (the bulk import alone)
 
 Sizes: BENCH_ORGS (100000), BENCH_INSTALLATIONS (500000), BENCH_AUDIT_ROWS (5000000);
 each figure is printed against its target. Seeding writes the customer base through
@@ -460,7 +461,7 @@ def worker_process(config: dict) -> subprocess.Popen:
     )
 
 
-def run(kind: str) -> None:
+def run(kind: str, import_only: bool = False) -> None:
     work = Path(tempfile.mkdtemp(prefix="distro-scale-"))
     config = {
         "DATABASE_URL": database_url(kind, work),
@@ -501,6 +502,8 @@ def run(kind: str) -> None:
     cli_ok(runner, "worker", "--once")  # their news went out before the customers came
     started = time.perf_counter()
     import_customer_base(runner, work)
+    if import_only:
+        return
     seed_fleet(engine, world.ids["erp"])
     cli_ok(
         runner,
@@ -593,8 +596,11 @@ def run(kind: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--import-only", action="store_true", help="only the bulk import of the customer base"
+    )
     args = parser.parse_args()
-    run(args.db)
+    run(args.db, args.import_only)
     print(f"\n| figure ({args.db}) | measured | target | met |\n| --- | --- | --- | --- |")
     for item in figures:
         print(item.line())
