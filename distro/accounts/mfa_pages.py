@@ -8,7 +8,7 @@ import base64
 import io
 
 import segno
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length
 from distro.accounts import mfa, recovery, totp
 from distro.accounts.auth import page_access
 from distro.accounts.gate import current_login, mfa_step, setting
+from distro.api.inputs import no_store
 from distro.core.db import get_session
 from distro.core.errors import DistroError
 from distro.core.pagekit import ButtonForm, local_path, show_error
@@ -89,9 +90,10 @@ def enrol_app(actor):
     except DistroError as exc:
         show_error(None, exc)
         return redirect(url_for("mfa_pages.enrol"))
-    return render_template(
+    page = render_template(
         "mfa_app.html", secret=secret, qr=_qr(uri), uri=uri, form=CodeForm(), next=_next()
     )
+    return no_store(make_response(page))  # the secret: never in a cache
 
 
 @bp.post("/mfa/enrol/app/confirm")
@@ -107,7 +109,8 @@ def confirm_app(actor):
             login.checked_at = factor.confirmed_at
             session.commit()
             flash(_("The authenticator app is set up."))
-            return render_template("mfa_codes.html", codes=codes, next=_next())
+            page = render_template("mfa_codes.html", codes=codes, next=_next())
+            return no_store(make_response(page))
         except DistroError as exc:
             session.rollback()
             flash(exc.message, "error")
@@ -140,7 +143,8 @@ def new_codes(actor):
             mfa.may_change_factors(session, actor.user, current_login(), setting())
             codes = recovery.new_codes(session, actor.user)
             session.commit()
-            return render_template("mfa_codes.html", codes=codes, next=url_for("people.account"))
+            page = render_template("mfa_codes.html", codes=codes, next=url_for("people.account"))
+            return no_store(make_response(page))
         except DistroError as exc:
             session.rollback()
             show_error(None, exc)

@@ -5,6 +5,7 @@ check for what matters."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pyotp
@@ -392,3 +393,18 @@ def test_a_customer_admin_may_require_a_second_factor_of_the_organisation(app, w
     assert bob.get("/licenses").headers["Location"].startswith("/mfa/enrol")
     globex = Person(app, "it@globex.test")
     assert globex.get("/licenses").status_code == 200
+
+
+def test_the_pages_that_show_a_secret_are_never_cached(app, world):
+    """The authenticator app's secret and the recovery codes, like a new token."""
+    person = Person(app, "pub@vendor.test")
+    token = csrf_token(person.client, "/mfa/enrol")
+    shown = person.client.post("/mfa/enrol/app", data={"csrf_token": token, "name": "Phone"})
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    secret = re.search(r"<code class=\"hash\">([A-Z2-7]+)</code>", shown.get_data(as_text=True))[1]
+    codes = person.client.post(
+        "/mfa/enrol/app/confirm",
+        data={"csrf_token": token, "code": pyotp.TOTP(secret).now()},
+    )
+    assert codes.status_code == 200 and codes.headers["Cache-Control"] == "no-store"
+    assert "recovery" in codes.get_data(as_text=True).lower()
