@@ -57,6 +57,25 @@ def batches(items: list, size: int = BATCH) -> Iterable[list]:
         yield items[start : start + size]
 
 
+def write_in_batches(
+    session: Session,
+    report: Report,
+    new: list,
+    write: Callable[[list], None],
+    progress: Progress | None,
+) -> None:
+    """Write `new` rows a batch at a time, each batch its own short transaction, counting
+    them in `report` and on the progress bar (the existing rows too, at the end)."""
+    for batch in batches(new):
+        write(batch)
+        session.commit()
+        report.created += len(batch)
+        if progress:
+            progress(len(batch))
+    if progress and report.existing:
+        progress(report.existing)
+
+
 @dataclass
 class OrgRow:
     line: int
@@ -104,14 +123,9 @@ def import_orgs(
     known = existing(session, Organisation.code, [r.code for r in rows])
     new = [r for r in rows if r.code not in known]
     report.existing = len(rows) - len(new)
-    for batch in batches(new):
-        _write_orgs(session, actor, batch, managers)
-        session.commit()
-        report.created += len(batch)
-        if progress:
-            progress(len(batch))
-    if progress and report.existing:
-        progress(report.existing)
+    write_in_batches(
+        session, report, new, lambda batch: _write_orgs(session, actor, batch, managers), progress
+    )
     return report
 
 
@@ -178,14 +192,9 @@ def import_users(
         elif user.role != row.role or user.org_id != (orgs[row.org].id if row.org else None):
             report.notes.append(f"line {row.line}: {row.email} exists with another role or org")
     report.existing = len(rows) - len(new)
-    for batch in batches(new):
-        _write_users(session, actor, batch, orgs)
-        session.commit()
-        report.created += len(batch)
-        if progress:
-            progress(len(batch))
-    if progress and report.existing:
-        progress(report.existing)
+    write_in_batches(
+        session, report, new, lambda batch: _write_users(session, actor, batch, orgs), progress
+    )
     return report
 
 

@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 
 from distro import audit
 from distro.accounts.actor import Actor
-from distro.accounts.imports import Progress, batches, existing, import_orgs, import_users
+from distro.accounts.imports import (
+    Progress,
+    existing,
+    import_orgs,
+    import_users,
+    write_in_batches,
+)
 from distro.accounts.models import Organisation
 from distro.core.clock import utcnow
 from distro.core.errors import ValidationError
@@ -103,16 +109,14 @@ def import_licenses(
     known = existing(session, License.serial, [r.serial for r in rows])
     new = [r for r in rows if r.serial not in known]
     report.existing = len(rows) - len(new)
-    if new:
-        key = signer()
-        for batch in batches(new):
-            _write_licenses(session, actor, key, batch, orgs, products)
-            session.commit()
-            report.created += len(batch)
-            if progress:
-                progress(len(batch))
-    if progress and report.existing:
-        progress(report.existing)
+    key = signer() if new else None  # no signing key is needed to import nothing new
+    write_in_batches(
+        session,
+        report,
+        new,
+        lambda batch: _write_licenses(session, actor, key, batch, orgs, products),
+        progress,
+    )
     return report
 
 
