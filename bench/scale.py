@@ -38,12 +38,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.common import percentile
-from distro.app import create_app
 from distro.core.clock import utcnow
 from distro.core.versions import version_key
-from distro.migrations import upgrade
-from distro.signing.keys import KeySource, ensure_signing_key
-from tests.conftest import Gunicorn, cli_ok, seed_world
+from tests.conftest import Gunicorn, cli_ok, make_app, seed_world
 
 ROOT = Path(__file__).resolve().parents[1]
 ORGS = int(os.environ.get("BENCH_ORGS", "100000"))
@@ -90,17 +87,6 @@ def database_url(kind: str, work: Path) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return admin_url.set(database=name).render_as_string(hide_password=False)
-
-
-def make_app(config: dict):
-    app = create_app(config)
-    with app.app_context():
-        upgrade(app.extensions["distro.engine"])
-        session = app.extensions["distro.sessionmaker"]()
-        ensure_signing_key(session, KeySource.from_config(app.config))
-        session.commit()
-        session.close()
-    return app
 
 
 def import_customer_base(runner, work: Path) -> None:
