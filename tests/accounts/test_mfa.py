@@ -20,7 +20,15 @@ from distro.audit.models import AuditEvent
 from distro.core.clock import utcnow
 from distro.mail.models import OutboxMessage
 from tests.accounts.softkey import SoftKey
-from tests.conftest import cli_ok, csrf_token, db_session, grant_license, login, run_worker
+from tests.conftest import (
+    cli_ok,
+    csrf_token,
+    db_session,
+    grant_license,
+    login,
+    publish_file,
+    run_worker,
+)
 
 ORIGIN = "http://localhost"
 
@@ -172,22 +180,11 @@ def test_a_recovery_code_works_once(app, world):
         assert used.details["left"] == 9
 
 
-def test_what_matters_needs_a_check_within_five_minutes(app, world, runner):
+def test_what_matters_needs_a_check_within_five_minutes(app, world, runner, tmp_path):
     license_id = grant_license(runner, version="8.0")
-    path = __import__("pathlib").Path(app.config["SIGNING_KEYS_DIR"]).parent / "p.bin"
+    path = tmp_path / "p.bin"
     path.write_bytes(b"9.0")
-    cli_ok(
-        runner,
-        "packages",
-        "publish",
-        str(path),
-        "--product",
-        "erp",
-        "--version",
-        "9.0",
-        "--kind",
-        "installer",
-    )
+    publish_file(runner, path, version="9.0", kind="installer")
     request_id = (
         app.test_client()
         .post(
