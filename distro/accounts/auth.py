@@ -62,8 +62,7 @@ def refuse_tokens_on_pages() -> None:
         return
     if not request.headers.get("Authorization", "").lower().startswith("bearer "):
         return
-    view = current_app.view_functions.get(request.endpoint or "")
-    if request.endpoint == "static" or getattr(view, "not_a_page", False):
+    if gate.machine_endpoint():
         return
     raise Unauthenticated(
         "API tokens work only under /api/; pages need a signed-in session", code="token_on_page"

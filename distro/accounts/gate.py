@@ -53,13 +53,20 @@ def current_login() -> LoginSession | None:
     return g.login_session
 
 
+def machine_endpoint() -> bool:
+    """Whether this request is for a static file or a view marked `not_a_page` (health
+    checks, metrics): no person's page, so neither page rule applies to it."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return request.endpoint == "static" or getattr(view, "not_a_page", False)
+
+
 def enforce_second_factor():
     """Send a session that has not met the policy to enrolment or to its check."""
     if not current_user.is_authenticated or g.get("api_token") is not None:
         return None
-    view = current_app.view_functions.get(request.endpoint or "")
-    if request.endpoint == "static" or getattr(view, "not_a_page", False):
+    if machine_endpoint():
         return None
+    view = current_app.view_functions.get(request.endpoint or "")
     user: User = current_user._get_current_object()
     step = mfa.step(get_session(), user, current_login(), setting())
     marked = getattr(view, "mfa_step", None)
