@@ -490,8 +490,9 @@ def publish_file(
     product: str = "erp",
     applies_to: str | None = None,
     notes: str | None = None,
+    details: tuple = (),
 ) -> str:
-    """`distro packages publish`; returns the package id."""
+    """`distro packages publish` (`details`: more of its options); returns the package id."""
     args = [
         "packages",
         "publish",
@@ -507,7 +508,7 @@ def publish_file(
         args += ["--applies-to", applies_to]
     if notes:
         args += ["--notes", notes]
-    return cli_ok(runner, *args)
+    return cli_ok(runner, *args, *details)
 
 
 class Mailbox:

@@ -219,3 +219,18 @@ class Invitation(Base):
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     org: Mapped[Organisation | None] = relationship()
     inviter: Mapped[User | None] = relationship(foreign_keys=[invited_by])
+
+
+class FeedKey(Base):
+    """A user's key for Atom feeds: a feed reader cannot sign in, so the feed URL carries
+    this key. It opens the feeds of what its owner may download and nothing else; only
+    its SHA-256 is stored, and each user has at most one (a new one replaces it)."""
+
+    __tablename__ = "feed_keys"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)

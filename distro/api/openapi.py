@@ -69,11 +69,42 @@ OPERATIONS = [
     (
         "post",
         "/packages",
-        "Publish a package (multipart: file, product, version, kind, applies_to, notes, sha256)",
+        "Publish a package (multipart: file, product, version, kind, applies_to, notes, "
+        "sha256, defects as JSON, modules, severity, cves)",
         201,
         OBJECT,
         [],
         MULTIPART,
+        False,
+    ),
+    (
+        "patch",
+        "/packages/{id}",
+        "Change notes, defects, modules, severity or cves (publisher; the manifest stays)",
+        200,
+        OBJECT,
+        [],
+        JSON_BODY,
+        False,
+    ),
+    (
+        "get",
+        "/search",
+        "Packages the caller may download matching q (a defect id or CVE exactly, or any "
+        "part of the words of notes, defect titles and file names), best match first; "
+        "severity means that severity or a graver one; installed=V: newer than V on V's "
+        "release line",
+        200,
+        PAGE,
+        [
+            ("q", "string", False),
+            ("product", "string", False),
+            ("kind", "string", False),
+            ("severity", "string", False),
+            ("installed", "string", False),
+            *LIST_PARAMS,
+        ],
+        None,
         False,
     ),
     (
@@ -429,6 +460,8 @@ EDGE_EXAMPLES = {
     ],
     "limit": [10**30, 0, 500],
     "from": ["9" * 40, "9.0"],
+    "q": ["过账", "PT-201301", "\u202e", "x" * 201],
+    "severity": ["high", "urgent"],
 }
 
 
@@ -498,6 +531,10 @@ def _operation(path, summary, status, schema, params, body, public) -> dict:
                                     "applies_to",
                                     "notes",
                                     "sha256",
+                                    "defects",
+                                    "modules",
+                                    "severity",
+                                    "cves",
                                 )
                             },
                         },

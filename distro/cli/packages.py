@@ -14,6 +14,8 @@ from distro.accounts.actor import CLI
 from distro.cli.errors import fail_cleanly
 from distro.core.checksums import sha256_file
 from distro.core.db import get_session
+from distro.core.errors import ValidationError
+from distro.core.parsers import SEVERITIES
 from distro.patches import services
 from distro.signing.keys import active_signer, get_key_source
 from distro.storage.base import CHUNK
@@ -29,8 +31,14 @@ packages = AppGroup("packages", help="Packages.")
 @click.option("--kind", required=True, type=click.Choice(["patch", "feature_pack", "installer"]))
 @click.option("--applies-to", metavar="RANGE")
 @click.option("--notes", default="")
+@click.option("--defect", "defects", multiple=True, metavar="ID=TITLE", help="Repeatable.")
+@click.option("--modules", default="", metavar="CODES", help="Comma list of module codes.")
+@click.option("--severity", default="none", type=click.Choice(SEVERITIES), help="Default: none.")
+@click.option("--cve", "cves", multiple=True, metavar="CVE-ID", help="Repeatable.")
 @fail_cleanly
-def packages_publish(file: Path, product, version, kind, applies_to, notes):
+def packages_publish(
+    file: Path, product, version, kind, applies_to, notes, defects, modules, severity, cves
+):
     """Stream FILE to the store while hashing it, sign it and publish it."""
     session, storage = get_session(), get_storage()
     # Hashing the local file first lets the bytes go straight to their content key
@@ -43,6 +51,10 @@ def packages_publish(file: Path, product, version, kind, applies_to, notes):
         filename=file.name,
         applies_to=applies_to,
         notes=notes,
+        defects=[_defect(given) for given in defects],
+        modules=modules,
+        severity=severity,
+        cves=list(cves),
         sha256=sha256_file(file),
     )
     signer = active_signer(session, get_key_source())
@@ -75,3 +87,14 @@ def packages_publish(file: Path, product, version, kind, applies_to, notes):
         raise
     click.echo(f"published {product} {version} {kind} {file.name}: sha256 {package.sha256}")
     click.echo(package.id)
+
+
+def _defect(given: str) -> dict:
+    """`--defect PT-201301=总账凭证过账失败` as the defect it names."""
+    defect_id, equals, title = given.partition("=")
+    if not equals:
+        raise ValidationError(
+            f"--defect {given!r}: write ID=TITLE, like PT-201301=Voucher posting fails",
+            field="defects",
+        )
+    return {"id": defect_id, "title": title}

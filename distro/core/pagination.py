@@ -64,6 +64,16 @@ def _key_value(item: object, column) -> datetime | str | int:
     return value
 
 
+def encode_cursor(values: list) -> str:
+    """A cursor for a list that keeps its own order (not `paginate`'s)."""
+    return _encode(values)
+
+
+def decode_cursor(cursor: str, key_columns: list) -> list:
+    """The key values of a cursor `encode_cursor` made, typed like `key_columns`."""
+    return _decode(cursor, key_columns)
+
+
 def paginate(
     session: Session,
     stmt: Select,

@@ -13,6 +13,7 @@ signed, always in one canonical ASCII form, and parsing that again returns it un
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from datetime import UTC, date, datetime
@@ -42,6 +43,10 @@ _SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}", re.ASCII)
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
 _CURSOR = re.compile(r"[A-Za-z0-9_-]{1,2000}", re.ASCII)
 _MODULE_SEPARATORS = re.compile(r"[,\u3001]")  # `,` and the ideographic comma `、`
+_CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,19}", re.ASCII)
+_DEFECT_ID = re.compile(r"[A-Z][A-Z0-9]{0,9}-[0-9]{1,12}", re.ASCII)
+MAX_DETAIL_ITEMS = 200  # defects, CVEs or modules of one package
+SEVERITIES = ("critical", "high", "medium", "low", "none")  # most severe first
 
 # Text may be in any script, but not carry characters that change how the rest of the
 # line displays or that no database stores: controls, bidirectional overrides and
@@ -169,6 +174,99 @@ def parse_module_codes(value: object, field: str = "modules") -> list[str]:
             raise ValidationError(f"{field}: {item!r} is not a module code; {rule}", field=field)
         codes.add(text)
     return sorted(codes)
+
+
+def parse_severity(value: object, field: str = "severity") -> str:
+    """One of `SEVERITIES`, in any case; nothing given is `none`."""
+    if value is None or value == "":
+        return "none"
+    text = _ascii_token(value, field, "one of " + ", ".join(SEVERITIES)).lower()
+    if text not in SEVERITIES:
+        raise ValidationError(
+            f"{field} must be one of {', '.join(SEVERITIES)}", code="invalid_severity", field=field
+        )
+    return text
+
+
+def parse_cve(value: object, field: str = "cves") -> str:
+    """A CVE id (`CVE-2026-12345`: the year and 4 or more digits), in upper case."""
+    text = _ascii_token(value, field, "a CVE id like CVE-2026-12345").upper()
+    if not _CVE.fullmatch(text):
+        raise ValidationError(
+            f"{field}: {value!r} is not a CVE id like CVE-2026-12345",
+            code="invalid_cve",
+            field=field,
+        )
+    return text
+
+
+def parse_cves(value: object, field: str = "cves") -> list[str]:
+    """CVE ids as a list or as comma-separated text, upper case, sorted, no repeats;
+    nothing given is no CVE."""
+    return sorted(set(_items(value, field, "a comma-separated list of CVE ids", parse_cve)))
+
+
+def parse_defect_id(value: object, field: str = "defects") -> str:
+    """A defect id as the vendor's tracker numbers them (`PT-201301`): 1 to 10 letters
+    or digits starting with a letter, `-`, 1 to 12 digits; in upper case."""
+    rule = "a defect id like PT-201301"
+    text = _ascii_token(value, field, rule).upper()
+    if not _DEFECT_ID.fullmatch(text):
+        raise ValidationError(
+            f"{field}: {value!r} is not {rule}", code="invalid_defect", field=field
+        )
+    return text
+
+
+def parse_defects(value: object, field: str = "defects") -> list[dict]:
+    """Defects a package fixes: a list (or its JSON text) of `{"id", "title"}`, ids
+    parsed by `parse_defect_id`, titles free single-line text of any script; sorted by
+    id, each id once."""
+    if isinstance(value, str):
+        if not value.strip():
+            return []
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            raise ValidationError(
+                f'{field} must be a JSON list of {{"id", "title"}} objects', field=field
+            ) from None
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_DETAIL_ITEMS:
+        raise ValidationError(
+            f'{field} must be a list of at most {MAX_DETAIL_ITEMS} {{"id", "title"}} objects',
+            field=field,
+        )
+    found: dict[str, str] = {}
+    for item in value:
+        if not isinstance(item, dict) or set(item) - {"id", "title"} or "id" not in item:
+            raise ValidationError(
+                f'{field}: each defect is an object with "id" and "title"', field=field
+            )
+        defect = parse_defect_id(item["id"], field)
+        found[defect] = parse_text(item.get("title"), f"{field}.title", 300)
+    return [{"id": defect, "title": found[defect]} for defect in sorted(found)]
+
+
+def parse_package_modules(value: object, field: str = "modules") -> list[str]:
+    """The modules a package touches, as `parse_module_codes` reads them; none is allowed."""
+    if value is None or (isinstance(value, str | list) and not value):
+        return []
+    if isinstance(value, str) and not _MODULE_SEPARATORS.sub("", fold_fullwidth(value)).strip():
+        return []
+    return parse_module_codes(value, field)
+
+
+def _items(value: object, field: str, rule: str, parse) -> list[str]:
+    """The parsed items of a list, or of text separated by `,` (`，`, `、`); nothing is []."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [item for item in _MODULE_SEPARATORS.split(fold_fullwidth(value)) if item.strip()]
+    if not isinstance(value, list) or len(value) > MAX_DETAIL_ITEMS:
+        raise ValidationError(f"{field} must be {rule} (at most {MAX_DETAIL_ITEMS})", field=field)
+    return [parse(item, field) for item in value]
 
 
 def parse_email(value: object, field: str = "email") -> str:

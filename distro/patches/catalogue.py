@@ -64,6 +64,10 @@ def package_json(package: Package, *, detail: bool = False) -> dict:
     body = {
         **json.loads(package.manifest),
         "notes": package.notes,
+        "defects": package.defects,
+        "modules": package.modules,
+        "severity": package.severity,
+        "cves": package.cves,
         "yanked": package.yanked,
         "yank_reason": package.yank_reason,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import (
@@ -10,11 +11,15 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from distro.core.clock import utcnow
 from distro.core.db import Base
@@ -43,6 +48,7 @@ class Package(Base):
         # Newest per release line, and "patches behind" a version within its line.
         Index("ix_packages_lines", "product_id", "line_key", "version_key"),
         Index("ix_packages_published", "published_at", "id"),
+        Index("ix_packages_advisories", "advisory", "published_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -65,4 +71,73 @@ class Package(Base):
     yanked: Mapped[bool] = mapped_column(Boolean, default=False)
     yank_reason: Mapped[str | None] = mapped_column(Text)
     yanked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Details publishers may change after publishing (not signed): the defects fixed
+    # (JSON list of {"id", "title"}), module codes and CVE ids (comma lists), severity.
+    defects_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    modules_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    cves_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    severity: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    # An advisory: a severity above none or a CVE (the Advisories list reads this index).
+    advisory: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     product: Mapped[Product] = relationship()
+
+    @property
+    def defects(self) -> list[dict]:
+        return json.loads(self.defects_json or "[]")
+
+    @property
+    def modules(self) -> list[str]:
+        return [m for m in (self.modules_text or "").split(",") if m]
+
+    @property
+    def cves(self) -> list[str]:
+        return [c for c in (self.cves_text or "").split(",") if c]
+
+
+class GramList(TypeDecorator):
+    """A document's search grams: a text array with a GIN index on PostgreSQL; on SQLite
+    space-separated text that an FTS5 table indexes (see `distro.core.searchtext`)."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(Text))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value, dialect):
+        if value is None or dialect.name == "postgresql":
+            return value
+        return " ".join(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None or dialect.name == "postgresql":
+            return value
+        return value.split()
+
+
+class PackageReference(Base):
+    """A defect id or CVE id a package names, for the exact lookup that search tries first."""
+
+    __tablename__ = "package_references"
+
+    reference: Mapped[str] = mapped_column(String(40), primary_key=True)
+    package_id: Mapped[str] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class PackageSearch(Base):
+    """A package's searchable text, folded: `head` (file name, defect ids and titles,
+    CVEs: a match there ranks first) and `body` (`head` and the notes)."""
+
+    __tablename__ = "package_search"
+
+    doc: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    package_id: Mapped[str] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), unique=True
+    )
+    head: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    grams: Mapped[list[str]] = mapped_column(GramList)

@@ -22,7 +22,7 @@ from distro.accounts.auth import csrf, page_access
 from distro.core.db import get_session
 from distro.core.errors import DistroError
 from distro.core.pagekit import show_error
-from distro.patches import catalogue, services
+from distro.patches import catalogue, details, services
 from distro.patches.entitlement import entitled_products, package_for
 from distro.patches.models import KINDS, Package
 from distro.signing.keys import active_signer, get_key_source, list_keys
@@ -94,8 +94,8 @@ def check(actor):
             kind=form.get("kind"),
             filename=form.get("filename"),
             applies_to=form.get("applies_to"),
-            notes=form.get("notes"),
             sha256=form.get("sha256"),
+            **{name: form.get(name) for name in details.FIELDS},
         )
     except DistroError as exc:
         return jsonify(ok=False, field=exc.field, message=exc.message), 200

@@ -29,13 +29,13 @@ from distro.core.parsers import (
     parse_version,
 )
 from distro.core.versions import line_key, version_key
+from distro.patches.details import Details, apply_details, parse_details
 from distro.patches.models import KINDS, Package, Product
 from distro.patches.products import find_product
 from distro.signing.signer import Signer, canonical_json
 from distro.storage.base import BlobWriter, ObjectStorage, blob_key
 from distro.tuf import repository as tuf_repository
 
-MAX_NOTES = 20000
 PUBLISHED = "package.published"  # the event the worker fans out as mail
 
 
@@ -48,7 +48,7 @@ class PackageFields:
     kind: str
     filename: str
     applies_to: str | None
-    notes: str
+    details: Details
     sha256: str | None
 
 
@@ -64,8 +64,12 @@ def check_fields(
     kind: object,
     filename: object,
     applies_to: object = None,
-    notes: object = None,
     sha256: object = None,
+    notes: object = None,
+    defects: object = None,
+    modules: object = None,
+    severity: object = None,
+    cves: object = None,
 ) -> PackageFields:
     """Validate everything but the bytes; called before and after the upload."""
     if kind not in KINDS:
@@ -89,7 +93,15 @@ def check_fields(
         kind=kind,
         filename=validate_filename(filename),
         applies_to=applies,
-        notes=parse_text(notes, "notes", MAX_NOTES, multiline=True),
+        details=parse_details(
+            {
+                "notes": notes,
+                "defects": defects,
+                "modules": modules,
+                "severity": severity,
+                "cves": cves,
+            }
+        ),
         sha256=sha256,
     )
 
@@ -206,7 +218,6 @@ def _record_package(
         sha256=digest,
         storage_key=key,
         applies_to=fields.applies_to,
-        notes=fields.notes,
         published_at=utcnow().replace(microsecond=0),
         published_by=actor.user.id if actor.user else None,
         kid=signer.kid,
@@ -224,6 +235,7 @@ def _record_package(
         raise Conflict(
             "this package was published concurrently", code="duplicate_package"
         ) from None
+    apply_details(session, package, fields.details)
     audit.record(
         session,
         actor,
@@ -235,6 +247,8 @@ def _record_package(
         kind=fields.kind,
         sha256=digest,
         size=size,
+        severity=fields.details.severity,
+        cves=list(fields.details.cves),
     )
     tuf_repository.update_targets(session, fields.product, signer, [fields.version])
     record_event(session, PUBLISHED, package_id=package.id)

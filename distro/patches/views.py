@@ -12,7 +12,7 @@ from distro.core.db import get_session
 from distro.core.errors import ValidationError
 from distro.core.metrics import UPLOADS_IN_FLIGHT
 from distro.core.pagination import page_json, paginate, parse_limit
-from distro.patches import catalogue, services
+from distro.patches import catalogue, details, search, services
 from distro.patches.delivery import deliver
 from distro.patches.entitlement import entitled_products, package_for
 from distro.patches.models import KINDS, Package
@@ -59,6 +59,23 @@ def packages(actor, code: str):
         [Package.version_key, Package.id],
         parse_limit(request.args.get("limit")),
         request.args.get("cursor"),
+    )
+    return jsonify(page_json([catalogue.package_json(p) for p in rows], cursor))
+
+
+@bp.get("/search")
+@api_access(installer=True)
+def search_packages(actor):
+    args = request.args
+    query = search.parse_query(
+        args.get("q"),
+        product=args.get("product"),
+        kind=args.get("kind"),
+        severity=args.get("severity"),
+        installed=args.get("installed"),
+    )
+    rows, cursor = search.search(
+        get_session(), actor, query, parse_limit(args.get("limit")), args.get("cursor")
     )
     return jsonify(page_json([catalogue.package_json(p) for p in rows], cursor))
 
@@ -111,8 +128,19 @@ def publish(actor):
 
 
 def _form(fields: dict) -> dict:
-    names = ("product", "version", "kind", "applies_to", "notes", "sha256")
+    names = ("product", "version", "kind", "applies_to", "sha256", *details.FIELDS)
     return {name: fields.get(name) for name in names}
+
+
+@bp.patch("/packages/<package_id>")
+@api_access("publisher", fresh=True)
+def change(actor, package_id: str):
+    """Change what the package fixes (not what is signed: the manifest stays as it is)."""
+    body = json_body()
+    session = get_session()
+    package = details.change_details(session, actor, package_for(session, actor, package_id), body)
+    session.commit()
+    return jsonify(catalogue.package_json(package, detail=True))
 
 
 @bp.post("/packages/<package_id>/yank")

@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 
 from distro.core.db import make_engine
 from distro.migrations import metadata, upgrade
+from distro.migrations.search import include_object
 
 
 def test_migrations_build_a_blank_database_that_matches_the_models(blank_database_url):
@@ -27,6 +28,7 @@ def test_migrations_build_a_blank_database_that_matches_the_models(blank_databas
         "alembic_version",
     } <= tables
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, metadata)
     assert diff == []
     engine.dispose()
