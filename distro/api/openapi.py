@@ -108,6 +108,18 @@ OPERATIONS = [
         False,
     ),
     (
+        "get",
+        "/advisories",
+        "Packages with a severity above none or a CVE, newest first; for customers each "
+        "with the installations it affects (below the fix on its release line), their "
+        "ring's approval and affected_count; severity means that one or graver",
+        200,
+        PAGE,
+        [("product", "string", False), ("severity", "string", False), *LIST_PARAMS],
+        None,
+        False,
+    ),
+    (
         "post",
         "/packages/{id}/yank",
         "Yank a package with a reason",

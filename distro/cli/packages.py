@@ -14,7 +14,6 @@ from distro.accounts.actor import CLI
 from distro.cli.errors import fail_cleanly
 from distro.core.checksums import sha256_file
 from distro.core.db import get_session
-from distro.core.errors import ValidationError
 from distro.core.parsers import SEVERITIES
 from distro.patches import services
 from distro.signing.keys import active_signer, get_key_source
@@ -51,7 +50,7 @@ def packages_publish(
         filename=file.name,
         applies_to=applies_to,
         notes=notes,
-        defects=[_defect(given) for given in defects],
+        defects="\n".join(defects),
         modules=modules,
         severity=severity,
         cves=list(cves),
@@ -87,14 +86,3 @@ def packages_publish(
         raise
     click.echo(f"published {product} {version} {kind} {file.name}: sha256 {package.sha256}")
     click.echo(package.id)
-
-
-def _defect(given: str) -> dict:
-    """`--defect PT-201301=总账凭证过账失败` as the defect it names."""
-    defect_id, equals, title = given.partition("=")
-    if not equals:
-        raise ValidationError(
-            f"--defect {given!r}: write ID=TITLE, like PT-201301=Voucher posting fails",
-            field="defects",
-        )
-    return {"id": defect_id, "title": title}

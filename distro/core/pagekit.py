@@ -10,12 +10,13 @@ import io
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import Response, flash
+from flask import Response, flash, request
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
 from distro.core.db import get_session
-from distro.core.errors import DistroError
+from distro.core.errors import DistroError, ValidationError
+from distro.core.parsers import parse_cursor
 
 
 def show_error(form: FlaskForm | None, exc: DistroError) -> None:
@@ -64,3 +65,12 @@ def local_path(target: object, default: str = "/") -> str:
     if target.startswith("//") or "\\" in target or urlsplit(target).netloc:
         return default
     return target
+
+
+def page_cursor() -> str | None:
+    """The page's `cursor` argument; one that is not ours starts from the first page."""
+    raw = request.args.get("cursor")
+    try:
+        return parse_cursor(raw) if raw else None
+    except ValidationError:
+        return None

@@ -219,18 +219,12 @@ def parse_defect_id(value: object, field: str = "defects") -> str:
 
 
 def parse_defects(value: object, field: str = "defects") -> list[dict]:
-    """Defects a package fixes: a list (or its JSON text) of `{"id", "title"}`, ids
-    parsed by `parse_defect_id`, titles free single-line text of any script; sorted by
+    """Defects a package fixes: a list (or its JSON text) of `{"id", "title"}`, or text
+    with one `ID=TITLE` per line (what the CLI's `--defect` and the publish page take);
+    ids parsed by `parse_defect_id`, titles free single-line text of any script; sorted by
     id, each id once."""
     if isinstance(value, str):
-        if not value.strip():
-            return []
-        try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
-            raise ValidationError(
-                f'{field} must be a JSON list of {{"id", "title"}} objects', field=field
-            ) from None
+        value = _defect_text(value, field)
     if value is None:
         return []
     if not isinstance(value, list) or len(value) > MAX_DETAIL_ITEMS:
@@ -247,6 +241,29 @@ def parse_defects(value: object, field: str = "defects") -> list[dict]:
         defect = parse_defect_id(item["id"], field)
         found[defect] = parse_text(item.get("title"), f"{field}.title", 300)
     return [{"id": defect, "title": found[defect]} for defect in sorted(found)]
+
+
+def _defect_text(text: str, field: str) -> list:
+    if text.lstrip().startswith("["):
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            raise ValidationError(
+                f'{field} must be a JSON list of {{"id", "title"}} objects', field=field
+            ) from None
+    defects = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        defect_id, equals, title = line.replace("\uff1d", "=").partition("=")
+        if not equals or not title.strip():
+            raise ValidationError(
+                f"{field}: write each defect as ID=TITLE, like PT-201301=Voucher posting "
+                f"fails (not {line.strip()!r})",
+                field=field,
+            )
+        defects.append({"id": defect_id, "title": title})
+    return defects
 
 
 def parse_package_modules(value: object, field: str = "modules") -> list[str]:

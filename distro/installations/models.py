@@ -28,6 +28,8 @@ class Installation(Base):
         # An organisation's installations page, in name order, one page at a time.
         Index("ix_installations_org_name", "org_id", "name", "id"),
         Index("ix_installations_created", "created_at", "id"),
+        # The installations an advisory affects: a version range within one product.
+        Index("ix_installations_org_product_version", "org_id", "product_id", "version_key"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -14,13 +14,13 @@ from wtforms.validators import DataRequired, Length
 
 from distro.accounts.auth import page_access
 from distro.core.db import get_session
-from distro.core.errors import DistroError, NotFound, ValidationError
-from distro.core.pagekit import ButtonForm, attempt, csv_response, show_error
+from distro.core.errors import DistroError, NotFound
+from distro.core.pagekit import ButtonForm, attempt, csv_response, page_cursor, show_error
 from distro.core.pagination import paginate
-from distro.core.parsers import parse_cursor
+from distro.core.parsers import SEVERITIES, parse_severity
+from distro.installations import advisories, services
 from distro.installations import eligible as upgrades_due
 from distro.installations import fleet as fleet_service
-from distro.installations import services
 from distro.installations.behind import behind, org_totals
 from distro.installations.models import Installation
 from distro.patches.entitlement import entitled_products
@@ -32,15 +32,6 @@ bp = Blueprint("installation_pages", __name__)
 PAGE = 50
 
 
-def _cursor() -> str | None:
-    """The page's cursor; one that is not ours starts from the first page."""
-    raw = request.args.get("cursor")
-    try:
-        return parse_cursor(raw) if raw else None
-    except ValidationError:
-        return None
-
-
 class RingForm(FlaskForm):
     ring = StringField(_l("Ring"), validators=[DataRequired(), Length(max=32)])
 
@@ -50,6 +41,36 @@ class ApprovalForm(FlaskForm):
     product = SelectField(_l("Product"))
     version = StringField(_l("Approved version"), validators=[DataRequired(), Length(max=64)])
     deadline = StringField(_l("Install by (YYYY-MM-DD, optional)"), validators=[Length(max=10)])
+
+
+@bp.get("/advisories")
+@page_access()
+def advisories_page(actor):
+    session = get_session()
+    chosen = {name: request.args.get(name) or None for name in ("product", "severity")}
+    error, found, later = None, [], None
+    try:
+        severity = parse_severity(chosen["severity"]) if chosen["severity"] else None
+        found, later = advisories.advisories(
+            session,
+            actor,
+            product=chosen["product"],
+            severity=severity,
+            limit=PAGE,
+            cursor=page_cursor(),
+        )
+    except DistroError as exc:
+        error = exc.message
+    return render_template(
+        "advisories.html",
+        advisories=found,
+        later=later,
+        error=error,
+        chosen=chosen,
+        products=entitled_products(session, actor),
+        severities=SEVERITIES,
+        customer=actor.org_id is not None,
+    ), (400 if error else 200)
 
 
 @bp.route("/installations", methods=["GET", "POST"])
@@ -83,7 +104,7 @@ def installations(actor):
         ),
         [Installation.org_id, Installation.name, Installation.id],
         PAGE,
-        _cursor(),
+        page_cursor(),
         ascending=True,
     )
     how_far = behind(session, rows)

@@ -12,8 +12,8 @@ from distro.core.db import get_session
 from distro.core.errors import TooLarge, ValidationError
 from distro.core.limits import limiter
 from distro.core.pagination import page_json, paginate, parse_limit
-from distro.core.parsers import parse_name
-from distro.installations import services
+from distro.core.parsers import parse_name, parse_severity
+from distro.installations import advisories, services
 from distro.installations.models import Installation
 from distro.patches import catalogue
 from distro.patches.entitlement import product_for
@@ -67,6 +67,23 @@ def report(actor):
     answer = services.installation_json(installation)
     session.commit()
     return jsonify(answer), 201
+
+
+@bp.get("/advisories")
+@api_access(installer=True)
+def list_advisories(actor):
+    args = request.args
+    severity = args.get("severity")
+    found, cursor = advisories.advisories(
+        get_session(),
+        actor,
+        product=args.get("product") or None,
+        severity=parse_severity(severity) if severity else None,
+        limit=parse_limit(args.get("limit")),
+        cursor=args.get("cursor"),
+    )
+    items = [advisories.advisory_json(a, catalogue.package_json(a.package)) for a in found]
+    return jsonify(page_json(items, cursor))
 
 
 @bp.get("/installations")

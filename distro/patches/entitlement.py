@@ -7,7 +7,7 @@ Everything a caller is not entitled to is answered 404, so existence does not le
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from distro.accounts.actor import Actor
@@ -30,6 +30,22 @@ def entitled_line(session: Session, actor: Actor, product: Product) -> str | Non
         select(func.max(License.line_key)).where(
             License.org_id == actor.org_id, License.product_id == product.id, active_clause(today())
         )
+    )
+
+
+def only_entitled(stmt: Select, actor: Actor) -> Select:
+    """`stmt` over packages, restricted to those the caller may download (yanked ones
+    included): one join with the organisation's newest licensed line per product."""
+    if actor.is_staff:
+        return stmt
+    lines = (
+        select(License.product_id, func.max(License.line_key).label("line"))
+        .where(License.org_id == actor.org_id, active_clause(today()))
+        .group_by(License.product_id)
+        .subquery()
+    )
+    return stmt.join(
+        lines, and_(lines.c.product_id == Package.product_id, Package.line_key <= lines.c.line)
     )
 
 

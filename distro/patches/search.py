@@ -20,7 +20,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    func,
     literal,
     select,
     text,
@@ -32,7 +31,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from distro.accounts.actor import Actor
-from distro.core.clock import today
 from distro.core.errors import ValidationError
 from distro.core.pagination import decode_cursor, encode_cursor
 from distro.core.parsers import (
@@ -44,11 +42,9 @@ from distro.core.parsers import (
     parse_version,
 )
 from distro.core.searchtext import query_grams, words
-from distro.core.versions import line_key, version_key
-from distro.licenses.models import License
-from distro.licenses.rules import active_clause
+from distro.core.versions import line_key, release_line, version_key
 from distro.migrations.search import FTS_TABLE
-from distro.patches.entitlement import product_for
+from distro.patches.entitlement import only_entitled, product_for
 from distro.patches.models import KINDS, Package, PackageReference, PackageSearch
 
 MAX_QUERY = 200
@@ -65,6 +61,7 @@ class Query:
     kind: str | None = None
     severity: str | None = None
     installed: str | None = None
+    line: str | None = None  # a release line, `9.0`
 
 
 def parse_query(
@@ -74,6 +71,7 @@ def parse_query(
     kind: object = None,
     severity: object = None,
     installed: object = None,
+    line: object = None,
 ) -> Query:
     """The query from request arguments or a form, or a 400 naming the field."""
     raw = parse_text(q, "q", MAX_QUERY)
@@ -91,6 +89,7 @@ def parse_query(
         kind=kind or None,
         severity=parse_severity(severity) if severity not in (None, "") else None,
         installed=parse_version(installed, "installed") if installed not in (None, "") else None,
+        line=release_line(parse_version(line, "line")) if line not in (None, "") else None,
     )
 
 
@@ -108,7 +107,7 @@ def search(
 ) -> tuple[list[Package], str | None]:
     """One page of matches and the cursor of the next page (None on the last)."""
     rank = _rank(query)
-    stmt = _filtered(session, actor, query, select(Package))
+    stmt = restrict(session, actor, query, select(Package))
     if query.words:
         stmt = stmt.join(PackageSearch, PackageSearch.package_id == Package.id).where(
             Package.id.in_(_candidates(session, query))
@@ -125,18 +124,9 @@ def search(
     return page, encode_cursor([last_rank, last.published_at, last.id])
 
 
-def _filtered(session: Session, actor: Actor, query: Query, stmt: Select) -> Select:
-    stmt = stmt.where(Package.yanked.is_(False))
-    if not actor.is_staff:
-        lines = (
-            select(License.product_id, func.max(License.line_key).label("line"))
-            .where(License.org_id == actor.org_id, active_clause(today()))
-            .group_by(License.product_id)
-            .subquery()
-        )
-        stmt = stmt.join(
-            lines, and_(lines.c.product_id == Package.product_id, Package.line_key <= lines.c.line)
-        )
+def restrict(session: Session, actor: Actor, query: Query, stmt: Select) -> Select:
+    """`stmt` over packages: unyanked, entitled, within the query's filters."""
+    stmt = only_entitled(stmt.where(Package.yanked.is_(False)), actor)
     if query.product:
         product, _line = product_for(session, actor, query.product)
         stmt = stmt.where(Package.product_id == product.id)
@@ -145,6 +135,8 @@ def _filtered(session: Session, actor: Actor, query: Query, stmt: Select) -> Sel
     if query.severity:
         at_least = SEVERITIES[: SEVERITIES.index(query.severity) + 1]
         stmt = stmt.where(Package.severity.in_(at_least))
+    if query.line:
+        stmt = stmt.where(Package.line_key == line_key(query.line))
     if query.installed:
         # What could still be applied to that version: newer, on its release line.
         stmt = stmt.where(
@@ -194,3 +186,15 @@ def _rank(query: Query):
     in_head = [PackageSearch.head.contains(w, autoescape=True) for w in query.words]
     whens.append((and_(true(), *in_head), 1))
     return case(*whens, else_=0).cast(Integer)
+
+
+def release_lines(session: Session, actor: Actor, code: str) -> list[str]:
+    """The release lines of a product the caller may download, newest first (`9.0`)."""
+    product, line = product_for(session, actor, code)
+    keys = session.scalars(
+        select(Package.line_key)
+        .where(Package.product_id == product.id, Package.line_key <= line)
+        .distinct()
+        .order_by(Package.line_key.desc())
+    )
+    return [".".join(str(int(part)) for part in key.split(".")[:2]) for key in keys]

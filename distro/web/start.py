@@ -13,6 +13,7 @@ from distro.accounts.actor import Actor
 from distro.audit.queries import per_day
 from distro.core.clock import today
 from distro.core.events import backlog as events_backlog
+from distro.installations.advisories import affected_by_grave
 from distro.installations.behind import org_totals
 from distro.installations.eligible import LISTED, eligible_upgrades
 from distro.installations.summary import FleetFailure
@@ -78,7 +79,12 @@ def customer_view(session: Session, actor: Actor) -> dict:
         .where(LicenseRequest.org_id == actor.org_id, LicenseRequest.status == "pending")
         .limit(SHOWN)
     ).all()
-    return {"products": products, "expiring": expiring, "pending": pending}
+    return {
+        "products": products,
+        "expiring": expiring,
+        "pending": pending,
+        "affected": affected_by_grave(session, actor),
+    }
 
 
 def account_manager_view(session: Session, actor: Actor) -> dict:

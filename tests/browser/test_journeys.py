@@ -86,7 +86,7 @@ def test_publisher_sees_the_upload_progress_reach_100_percent(person, shop, tmp_
     page.click("text=Publish")
     big = tmp_path / "erp-9.0.1-patch.bin"
     big.write_bytes(os.urandom(24 * 1024 * 1024))
-    page.fill("#product", "erp")
+    page.select_option("#product", "erp")
     page.fill("#version", "9.0.1")
     page.select_option("#kind", "patch")
     page.fill("#applies_to", ">=9.0,<9.0.1")
@@ -111,7 +111,7 @@ def test_publish_form_shows_field_errors_before_uploading(person, shop, tmp_path
     page = publisher.login("pub@vendor.test", PASSWORD)
     page.goto(publisher.base_url + "/publish")
     (tmp_path / "x.bin").write_bytes(b"x")
-    page.fill("#product", "erp")
+    page.select_option("#product", "erp")
     page.fill("#version", "9.0.2")
     page.select_option("#kind", "patch")
     page.set_input_files("#file", str(tmp_path / "x.bin"))
@@ -131,10 +131,12 @@ PAGES = {
         "/users",
         "/account",
         "/installations",
+        "/search?q=%E8%BF%87%E8%B4%A6",
+        "/advisories",
     ],
     "am@vendor.test": ["/licenses", "/requests", "/fleet"],
     "appr@vendor.test": ["/requests"],
-    "pub@vendor.test": ["/publish", "/fleet"],
+    "pub@vendor.test": ["/publish", "/fleet", "/advisories"],
     "admin@vendor.test": ["/admin/", "/admin/audit", "/admin/mail", "/users"],
 }
 

@@ -4,10 +4,12 @@ and CVEs, in Chinese and English, and a customer (acme) licensed for ERP 8.0 onl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 
-from tests.conftest import grant_license, publish_file
+from distro.patches.models import Package
+from tests.conftest import db_session, grant_license, publish_file
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,8 @@ CORPUS = {
 
 
 @pytest.fixture
-def catalogue(runner, world, tmp_path) -> dict[str, str]:
-    """Publishes CORPUS; returns each entry's package id by name."""
+def catalogue(app, runner, world, tmp_path) -> dict[str, str]:
+    """Publishes CORPUS, a day apart in its order; returns each package id by name."""
     ids = {}
     for name, entry in CORPUS.items():
         path = tmp_path / entry.filename
@@ -75,5 +77,9 @@ def catalogue(runner, world, tmp_path) -> dict[str, str]:
             notes=entry.notes,
             details=entry.details,
         )
+    with db_session(app) as session:
+        for day, package_id in enumerate(ids.values()):
+            session.get(Package, package_id).published_at = datetime(2026, 11, 1 + day)
+        session.commit()
     grant_license(runner, org="acme", version="8.0")
     return ids

@@ -55,6 +55,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("doc"),
         sa.UniqueConstraint("package_id"),
     )
+    op.create_index(
+        "ix_installations_org_product_version",
+        "installations",
+        ["org_id", "product_id", "version_key"],
+    )
     create_search_index(op.get_bind())
     index_existing(op.get_bind())
     op.create_table(
@@ -73,6 +78,7 @@ def downgrade() -> None:
     op.drop_table("feed_keys")
     drop_search_index(op.get_bind())
     op.drop_table("package_search")
+    op.drop_index("ix_installations_org_product_version", table_name="installations")
     op.drop_index(op.f("ix_package_references_package_id"), table_name="package_references")
     op.drop_table("package_references")
     with op.batch_alter_table("packages") as batch_op:

@@ -37,7 +37,8 @@ function mib(bytes) {
 
 async function checkFields(form, data) {
   const body = new URLSearchParams();
-  for (const name of ["product", "version", "kind", "applies_to", "notes"]) {
+  const names = ["product", "version", "kind", "applies_to", "notes", "defects", "modules", "severity", "cves"];
+  for (const name of names) {
     body.append(name, data.get(name) || "");
   }
   body.append("filename", data.get("file") ? data.get("file").name : "");

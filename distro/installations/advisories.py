@@ -1,0 +1,164 @@
+"""Advisories: packages that close a hole or fix something grave (a severity above
+`none`, or a CVE), newest first, and for a customer the installations each one affects.
+
+An installation is affected when it runs the advisory's product on the advisory's
+release line below the fixing version: `line_key <= version_key < fix`, one range on
+the version key. Its ring's approval says whether the update plan will let it take the
+fix now (`can_take`), or which approval it waits for. Counts for the start page come
+from the fleet's per-version totals, never from counting installations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from distro.accounts.actor import Actor
+from distro.core.pagination import paginate
+from distro.core.versions import version_key
+from distro.installations.models import Installation, RingApproval
+from distro.installations.summary import FleetOrgVersion, FleetVersion
+from distro.patches.models import Package
+from distro.patches.search import Query, restrict
+
+MAX_AFFECTED = 200  # listed per advisory; `affected_count` has them all
+GRAVE = ("critical", "high")
+
+
+@dataclass
+class Advisory:
+    package: Package
+    affected: list[dict] = field(default_factory=list)
+    affected_count: int = 0
+
+
+def advisories(
+    session: Session,
+    actor: Actor,
+    *,
+    product: str | None,
+    severity: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Advisory], str | None]:
+    """One page of advisories the caller may download, with what they affect."""
+    query = Query(product=product, severity=severity)
+    stmt = restrict(session, actor, query, select(Package).where(Package.advisory.is_(True)))
+    rows, next_cursor = paginate(session, stmt, [Package.published_at, Package.id], limit, cursor)
+    found = [Advisory(package) for package in rows]
+    if actor.org_id is not None:
+        _add_affected(session, actor.org_id, found)
+    else:
+        _add_fleet_counts(session, found)
+    return found, next_cursor
+
+
+def _affects(package_table=Package, version_column=Installation.version_key):
+    return and_(
+        version_column >= package_table.line_key, version_column < package_table.version_key
+    )
+
+
+def _add_affected(session: Session, org_id: str, found: list[Advisory]) -> None:
+    by_id = {a.package.id: a for a in found}
+    if not by_id:
+        return
+    rows = session.execute(
+        select(Package.id, Installation, RingApproval.version)
+        .join(
+            Installation,
+            and_(
+                Installation.org_id == org_id,
+                Installation.product_id == Package.product_id,
+                _affects(),
+            ),
+        )
+        .outerjoin(
+            RingApproval,
+            and_(
+                RingApproval.org_id == org_id,
+                RingApproval.ring == Installation.ring,
+                RingApproval.product_id == Package.product_id,
+            ),
+        )
+        .where(Package.id.in_(by_id))
+        .order_by(Package.id, Installation.name)
+    )
+    for package_id, installation, approved in rows:
+        advisory = by_id[package_id]
+        advisory.affected_count += 1
+        if len(advisory.affected) < MAX_AFFECTED:
+            advisory.affected.append(_affected_json(advisory.package, installation, approved))
+
+
+def _affected_json(package: Package, installation: Installation, approved: str | None) -> dict:
+    return {
+        "id": installation.id,
+        "name": installation.name,
+        "version": installation.version,
+        "ring": installation.ring,
+        "ring_approved_version": approved,
+        # No approval: the ring gets all it is entitled to; else the fix must be approved.
+        "can_take": approved is None or version_key(approved) >= package.version_key,
+    }
+
+
+def _add_fleet_counts(session: Session, found: list[Advisory]) -> None:
+    """For staff: how many installations of all customers each advisory affects."""
+    for advisory in found:
+        package = advisory.package
+        advisory.affected_count = session.scalar(
+            select(func.coalesce(func.sum(FleetVersion.installations), 0)).where(
+                FleetVersion.product_id == package.product_id,
+                _affects(package, FleetVersion.version_key),
+            )
+        )
+
+
+def affected_by_grave(session: Session, actor: Actor) -> int:
+    """Installations of the caller's organisation that a critical or high advisory it
+    may download affects (0 for staff)."""
+    if actor.org_id is None:
+        return 0
+    grave = restrict(
+        session,
+        actor,
+        Query(),
+        select(Package.id).where(
+            Package.advisory.is_(True),
+            Package.severity.in_(GRAVE),
+            Package.product_id == FleetOrgVersion.product_id,
+            _affects(Package, FleetOrgVersion.version_key),
+        ),
+    )
+    return session.scalar(
+        select(func.coalesce(func.sum(FleetOrgVersion.installations), 0)).where(
+            FleetOrgVersion.org_id == actor.org_id, grave.exists()
+        )
+    )
+
+
+def affected_installations(session: Session, org_id: str, package: Package) -> list[Installation]:
+    """The organisation's installations the package fixes (for its publish mail)."""
+    return list(
+        session.scalars(
+            select(Installation)
+            .where(
+                Installation.org_id == org_id,
+                Installation.product_id == package.product_id,
+                _affects(package),
+            )
+            .order_by(Installation.name)
+            .limit(MAX_AFFECTED)
+        )
+    )
+
+
+def advisory_json(advisory: Advisory, package_json: dict) -> dict:
+    return {
+        **package_json,
+        "affected": advisory.affected,
+        "affected_count": advisory.affected_count,
+    }
