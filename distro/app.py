@@ -100,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     from distro.licenses import views as license_views
     from distro.mail import pages as mail_pages
     from distro.ops import audit_api, health, import_api, metrics
+    from distro.patches import feeds
     from distro.patches import pages as package_pages
     from distro.patches import views as package_views
     from distro.signing import views as key_views
@@ -128,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
         installation_pages.bp,
         tuf_views.bp,
         package_pages.bp,
+        feeds.bp,
         license_pages.bp,
         admin.bp,
     ):

@@ -12,7 +12,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from distro.accounts import invitations, members, mfa, recovery
+from distro.accounts import feedkeys, invitations, members, mfa, recovery
 from distro.accounts.auth import page_access
 from distro.accounts.gate import setting
 from distro.accounts.models import CUSTOMER_ROLES, ROLES, Invitation, User
@@ -176,4 +176,5 @@ def account(actor):
         codes_left=recovery.left(session, user),
         mfa_required=mfa.applies(user, setting()),
         button=ButtonForm(),
+        feed_key=feedkeys.feed_key_of(session, user),
     )

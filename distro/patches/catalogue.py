@@ -35,6 +35,11 @@ def listing_query(
     return stmt
 
 
+def product_of(session: Session, actor: Actor, code: str) -> Product:
+    """The product if the caller is entitled to any of it; else 404."""
+    return product_for(session, actor, code)[0]
+
+
 def update_plan(
     session: Session, actor: Actor, code: str, from_version: str, target: str | None = None
 ) -> list[Package]:
