@@ -140,20 +140,24 @@ def affected_by_grave(session: Session, actor: Actor) -> int:
     )
 
 
-def affected_installations(session: Session, org_id: str, package: Package) -> list[Installation]:
-    """The organisation's installations the package fixes (for its publish mail)."""
-    return list(
-        session.scalars(
-            select(Installation)
-            .where(
-                Installation.org_id == org_id,
-                Installation.product_id == package.product_id,
-                _affects(package),
-            )
-            .order_by(Installation.name)
-            .limit(MAX_AFFECTED)
+def affected_by_org(
+    session: Session, package: Package, org_ids: list[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """Organisation id -> (name, version) of its installations the package fixes, for a
+    page of organisations of a publish's notice: one indexed read for the page."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    rows = session.execute(
+        select(Installation.org_id, Installation.name, Installation.version)
+        .where(
+            Installation.org_id.in_(org_ids),
+            Installation.product_id == package.product_id,
+            _affects(package),
         )
+        .order_by(Installation.org_id, Installation.name)
     )
+    for org_id, name, version in rows:
+        found.setdefault(org_id, []).append((name, version))
+    return found
 
 
 def advisory_json(advisory: Advisory, package_json: dict) -> dict:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from distro.accounts.models import Invitation, Organisation, User
 from distro.core.clock import today, utcnow
 from distro.core.ids import new_id
+from distro.installations.advisories import affected_by_org
 from distro.licenses.models import License, LicenseRequest
 from distro.licenses.rules import active_clause
 from distro.mail.models import MailNotice
@@ -111,6 +112,8 @@ def entitled_orgs_query(package: Package, after: str, limit: int):
 # language for a whole page of organisations (rendering it per organisation made the
 # fan-out slower than a vendor's customer base needs).
 _ORG_NAME = "\u27e6org\u27e7"
+_AFFECTED = "\u27e6affected\u27e7"  # and this for an advisory's affected installations
+AFFECTED_NAMED = 20  # installations named in one mail; the Advisories page has them all
 
 
 def package_published(session: Session, package: Package, org_ids: list[str]) -> list[dict]:
@@ -137,6 +140,7 @@ def package_published(session: Session, package: Package, org_ids: list[str]) ->
         "package": package,
         "product": product,
         "org": SimpleNamespace(name=_ORG_NAME, code=""),
+        "affected": _AFFECTED,
         "package_url": link(f"/products/{product.code}"),
         "account_url": link("/account"),
     }
@@ -144,10 +148,16 @@ def package_published(session: Session, package: Package, org_ids: list[str]) ->
         language: render("package_published", language, context)
         for language in {language for _org, language in recipients}
     }
+    affected = (
+        affected_by_org(session, package, sorted({org for org, _language in recipients}))
+        if package.advisory
+        else {}
+    )
     rows, now = [], utcnow()
     for (org_id, language), addresses in sorted(recipients.items()):
         subject, text, html = rendered[language]
         name = names[org_id]
+        text, html = _with_affected(text, html, affected.get(org_id, []))
         rows.append(
             {
                 "id": new_id(),
@@ -168,6 +178,18 @@ def package_published(session: Session, package: Package, org_ids: list[str]) ->
             }
         )
     return rows
+
+
+def _with_affected(text: str, html: str, installations: list[tuple[str, str]]) -> tuple[str, str]:
+    """The notice with the organisation's affected installations in place."""
+    shown = installations[:AFFECTED_NAMED]
+    more = len(installations) - len(shown)
+    lines = [f"- {name} ({version})" for name, version in shown] or ["-"]
+    if more:
+        lines.append(f"+ {more}")
+    items = "".join(f"<li>{escape(name)} ({escape(version)})</li>" for name, version in shown)
+    markup = f"<ul>{items}</ul>" + (f"<p>+ {more}</p>" if more else "") if shown else "<p>-</p>"
+    return text.replace(_AFFECTED, "\n".join(lines)), html.replace(_AFFECTED, markup)
 
 
 EXPIRY_BATCH = 1000
