@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 
 from distro.accounts import services as accounts
 from distro.accounts import totp
-from distro.accounts.actor import CLI
+from distro.accounts.actor import CLI, Actor
 from distro.accounts.models import Organisation, SecondFactor, User
 from distro.accounts.sealing import Sealer
 from distro.core.clock import utcnow
 from distro.core.errors import NotFound
+from distro.installations.models import Installation
+from distro.installations.services import report
 from distro.licenses.models import License
 from distro.licenses.services import grant_license
 from distro.patches import products
@@ -32,10 +34,38 @@ DEMO_USERS = [
     ("viewer@acme.example", "customer_user", "acme"),
 ]
 DEMO_PACKAGES = [
-    ("9.0", "installer", None, "erp-9.0-setup.bin"),
-    ("9.0.1", "patch", ">=9.0,<9.0.1", "erp-9.0.1-patch.bin"),
-    ("9.1", "feature_pack", ">=9.0,<9.1", "erp-9.1-features.bin"),
+    ("9.0", "installer", None, "erp-9.0-setup.bin", {}),
+    ("9.0.1", "patch", ">=9.0,<9.0.1", "erp-9.0.1-patch.bin", {}),
+    (
+        "9.0.2",
+        "patch",
+        ">=9.0,<9.0.2",
+        "erp-9.0.2-gl-posting.bin",
+        {
+            "notes": "Voucher posting fails when the period was closed and reopened. "
+            "修复期间关闭后重新打开时凭证无法过账的问题。",
+            "defects": "PT-201301=总账凭证过账失败\nPT-201302=Voucher totals differ after posting",
+            "modules": "gl",
+            "severity": "high",
+        },
+    ),
+    (
+        "9.0.3",
+        "patch",
+        ">=9.0,<9.0.3",
+        "erp-9.0.3-tls-security.bin",
+        {
+            "notes": "Updates the bundled TLS library. 更新内置 TLS 库。",
+            "defects": "PT-201355=TLS 库安全更新",
+            "modules": "sys",
+            "severity": "critical",
+            "cves": "CVE-2026-31337",
+        },
+    ),
+    ("9.1", "feature_pack", ">=9.0,<9.1", "erp-9.1-features.bin", {}),
 ]
+# The demo customer's systems, so that the Advisories page has something to show.
+DEMO_INSTALLATIONS = [("erp-prod-01", "9.0.1"), ("erp-test-01", "9.0")]
 
 
 def seed_demo(session: Session, storage: ObjectStorage, signer: Signer) -> list[tuple[str, str]]:
@@ -71,9 +101,14 @@ def seed_demo(session: Session, storage: ObjectStorage, signer: Signer) -> list[
             starts=date(2026, 1, 1),
             expires=date(2028, 12, 31),
         )
-    for version, kind, applies, filename in DEMO_PACKAGES:
+    for version, kind, applies, filename, details in DEMO_PACKAGES:
         if not session.scalars(select(Package).where(Package.filename == filename)).first():
-            _publish_demo_file(session, storage, signer, version, kind, applies, filename)
+            _publish_demo_file(session, storage, signer, version, kind, applies, filename, details)
+    admin = Actor(user=accounts.find_user(session, "it@acme.example"))
+    for name, version in DEMO_INSTALLATIONS:
+        if not session.scalars(select(Installation).where(Installation.name == name)).first():
+            body = {"installation": name, "product": "erp", "version": version, "event": "check"}
+            report(session, admin, body)
     return [(email, role) for email, role, _ in DEMO_USERS]
 
 
@@ -95,7 +130,7 @@ def demo_authenticator(session: Session, user: User, sealer: Sealer) -> str:
     return secret
 
 
-def _publish_demo_file(session, storage, signer, version, kind, applies, filename) -> None:
+def _publish_demo_file(session, storage, signer, version, kind, applies, filename, details) -> None:
     fields = check_fields(
         session,
         product="erp",
@@ -103,7 +138,7 @@ def _publish_demo_file(session, storage, signer, version, kind, applies, filenam
         kind=kind,
         filename=filename,
         applies_to=applies,
-        notes=f"Demo {kind} for ERP {version}.",
+        **{"notes": f"Demo {kind} for ERP {version}.", **details},
     )
     writer = storage.open_writer(1024 * 1024)
     writer.write(f"demo {kind} {version}\n".encode() * 1000)

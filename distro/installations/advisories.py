@@ -23,7 +23,7 @@ from distro.installations.summary import FleetOrgVersion, FleetVersion
 from distro.patches.models import Package
 from distro.patches.search import Query, restrict
 
-MAX_AFFECTED = 200  # listed per advisory; `affected_count` has them all
+MAX_AFFECTED = 50  # listed per advisory; `affected_count` counts them all
 GRAVE = ("critical", "high")
 
 
@@ -62,11 +62,21 @@ def _affects(package_table=Package, version_column=Installation.version_key):
 
 
 def _add_affected(session: Session, org_id: str, found: list[Advisory]) -> None:
+    """The organisation's affected installations of a page of advisories: the first
+    MAX_AFFECTED of each by name (a window over one indexed join), and each count from
+    the fleet's per-version totals."""
     by_id = {a.package.id: a for a in found}
     if not by_id:
         return
-    rows = session.execute(
-        select(Package.id, Installation, RingApproval.version)
+    numbered = (
+        select(
+            Package.id.label("package_id"),
+            Installation.id.label("installation_id"),
+            RingApproval.version.label("approved"),
+            func.row_number()
+            .over(partition_by=Package.id, order_by=(Installation.name, Installation.id))
+            .label("n"),
+        )
         .join(
             Installation,
             and_(
@@ -84,13 +94,32 @@ def _add_affected(session: Session, org_id: str, found: list[Advisory]) -> None:
             ),
         )
         .where(Package.id.in_(by_id))
-        .order_by(Package.id, Installation.name)
+        .subquery()
+    )
+    rows = session.execute(
+        select(numbered.c.package_id, Installation, numbered.c.approved)
+        .join(Installation, Installation.id == numbered.c.installation_id)
+        .where(numbered.c.n <= MAX_AFFECTED)
+        .order_by(numbered.c.package_id, numbered.c.n)
     )
     for package_id, installation, approved in rows:
         advisory = by_id[package_id]
-        advisory.affected_count += 1
-        if len(advisory.affected) < MAX_AFFECTED:
-            advisory.affected.append(_affected_json(advisory.package, installation, approved))
+        advisory.affected.append(_affected_json(advisory.package, installation, approved))
+    counts = session.execute(
+        select(Package.id, func.sum(FleetOrgVersion.installations))
+        .join(
+            FleetOrgVersion,
+            and_(
+                FleetOrgVersion.org_id == org_id,
+                FleetOrgVersion.product_id == Package.product_id,
+                _affects(Package, FleetOrgVersion.version_key),
+            ),
+        )
+        .where(Package.id.in_(by_id))
+        .group_by(Package.id)
+    )
+    for package_id, count in counts:
+        by_id[package_id].affected_count = int(count or 0)
 
 
 def _affected_json(package: Package, installation: Installation, approved: str | None) -> dict:
@@ -107,14 +136,21 @@ def _affected_json(package: Package, installation: Installation, approved: str |
 
 def _add_fleet_counts(session: Session, found: list[Advisory]) -> None:
     """For staff: how many installations of all customers each advisory affects."""
-    for advisory in found:
-        package = advisory.package
-        advisory.affected_count = session.scalar(
-            select(func.coalesce(func.sum(FleetVersion.installations), 0)).where(
-                FleetVersion.product_id == package.product_id,
-                _affects(package, FleetVersion.version_key),
-            )
+    by_id = {a.package.id: a for a in found}
+    counts = session.execute(
+        select(Package.id, func.sum(FleetVersion.installations))
+        .join(
+            FleetVersion,
+            and_(
+                FleetVersion.product_id == Package.product_id,
+                _affects(Package, FleetVersion.version_key),
+            ),
         )
+        .where(Package.id.in_(by_id))
+        .group_by(Package.id)
+    )
+    for package_id, count in counts:
+        by_id[package_id].affected_count = int(count or 0)
 
 
 def affected_by_grave(session: Session, actor: Actor) -> int:

@@ -89,6 +89,19 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
             },
         ),
         (
+            "PATCH",
+            f"/api/v1/packages/{pkg}",
+            {"json": {}},
+            {
+                **authenticated,
+                **{c: 403 for c in CALLERS[3:]},
+                "pub@vendor.test": 400,
+                "admin@vendor.test": 400,
+            },
+        ),
+        ("GET", "/api/v1/search?q=fix", {}, authenticated),
+        ("GET", "/api/v1/advisories", {}, authenticated),
+        (
             "POST",
             f"/api/v1/packages/{pkg}/yank",
             {"json": {}},

@@ -55,6 +55,9 @@ STRING_PARSERS = {
     "email": parsers.parse_email,
     "cursor": parsers.parse_cursor,
     "sha256": parsers.parse_sha256,
+    "cve": parsers.parse_cve,
+    "defect_id": parsers.parse_defect_id,
+    "severity": parsers.parse_severity,
 }
 
 
@@ -278,3 +281,51 @@ def test_the_reported_deep_body_is_refused():
         parse_json_document("[" * 5000 + "]" * 5000)
     assert parse_json_document("[" * 32 + "]" * 32) is not None
     assert len(parse_json_document(json.dumps(list(range(100_000))))) == 100_000
+
+
+@given(
+    value=st.one_of(
+        anything,
+        st.lists(
+            st.fixed_dictionaries({"id": st.text(max_size=12), "title": st.text(max_size=20)}),
+            max_size=3,
+        ),
+    )
+)
+def test_defects_come_back_sorted_by_id_with_ascii_ids_and_are_idempotent(value):
+    parsed = outcome(parsers.parse_defects, value)
+    if parsed is not None:
+        ids = [d["id"] for d in parsed]
+        assert ids == sorted(set(ids)) and all(i.isascii() and i == i.upper() for i in ids)
+        assert parsers.parse_defects(parsed) == parsed
+        assert parsers.parse_defects(json.dumps(parsed)) == parsed
+
+
+@given(value=anything)
+def test_cve_lists_are_upper_case_sorted_and_idempotent(value):
+    parsed = outcome(parsers.parse_cves, value)
+    if parsed is not None:
+        assert parsed == sorted(set(parsed)) and all(c.startswith("CVE-") for c in parsed)
+        assert parsers.parse_cves(",".join(parsed)) == parsed
+
+
+@given(value=anything, severity=anything, installed=anything)
+def test_search_queries_parse_or_refuse_naming_the_field(value, severity, installed):
+    from distro.patches.search import parse_query
+
+    outcome(lambda v: parse_query(v, severity=severity, installed=installed), value)
+
+
+@given(text=st.text(alphabet="总账凭证过账失败ＧＬglPOST-_ 。,", max_size=30), data=st.data())
+def test_every_part_of_a_word_finds_its_document_through_the_index(text, data):
+    """The gram index never misses: the grams of any part of a word of a text are among
+    the text's grams (the substring check then removes what only looks alike)."""
+    from distro.core.searchtext import document_grams, query_grams, words
+
+    found = words(text)
+    if not found:
+        return
+    word = data.draw(st.sampled_from(found))
+    start = data.draw(st.integers(0, len(word) - 1))
+    part = word[start : data.draw(st.integers(start + 1, len(word)))]
+    assert set(query_grams(part)) <= set(document_grams(text))

@@ -25,6 +25,7 @@ from distro.installations.models import Installation
 from distro.installations.services import visible_installations
 from distro.mail.models import OutboxMessage
 from distro.mail.notices import entitled_orgs_query
+from distro.patches import search
 from distro.patches.models import Package, Product
 from tests.conftest import db_session, grant_license, publish_file
 
@@ -113,3 +114,35 @@ def test_the_mail_page_reads_the_outbox_by_key(app, status):
         stmt = stmt.where(OutboxMessage.status == status)
     with db_session(app) as session:
         assert_uses_indexes(session, stmt, searched=status is not None)
+
+
+@pytest.mark.parametrize("q", ["过账", "voucher", "PT-201301"])
+def test_search_finds_its_candidates_through_the_gram_index(app, world, q):
+    """FTS5 on SQLite, the GIN index on PostgreSQL; never a scan of every package's text."""
+    with db_session(app) as session:
+        query = search.parse_query(q)
+        shown = plan(session, search._candidates(session, query))
+        if session.get_bind().dialect.name == "postgresql":
+            # A GIN index is read by a bitmap scan, which `plan` switches off.
+            session.execute(text("SET enable_bitmapscan = on"))
+            sql = search._candidates(session, query).compile(
+                session.get_bind(), compile_kwargs={"literal_binds": True}
+            )
+            shown = "\n".join(session.execute(text(f"EXPLAIN {sql}")).scalars())
+            assert "ix_package_search_grams" in shown, shown
+        else:
+            assert "package_search_fts VIRTUAL TABLE INDEX" in shown, shown
+        assert not re.search(r"^(SCAN|Seq Scan on) package_search\b", shown, re.M), shown
+
+
+def test_the_advisories_list_reads_its_index(app, world):
+    with db_session(app) as session:
+        customer = staff(session, "it@acme.test")
+        stmt = (
+            search.restrict(session, customer, search.Query(), select(Package))
+            .where(Package.advisory.is_(True))
+            .order_by(Package.published_at.desc(), Package.id.desc())
+            .limit(51)
+        )
+        shown = plan(session, stmt)
+        assert "ix_packages_advisories" in shown, shown

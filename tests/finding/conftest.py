@@ -10,6 +10,7 @@ import pytest
 
 from distro.patches.models import Package
 from tests.conftest import db_session, grant_license, publish_file
+from tests.installations.conftest import report
 
 
 @dataclass(frozen=True)
@@ -82,4 +83,30 @@ def catalogue(app, runner, world, tmp_path) -> dict[str, str]:
             session.get(Package, package_id).published_at = datetime(2026, 11, 1 + day)
         session.commit()
     grant_license(runner, org="acme", version="8.0")
+    return ids
+
+
+@pytest.fixture
+def fleet(client, world, runner, catalogue) -> dict:
+    """acme runs three ERP systems on 8.0, 8.0.1 and 8.0.2; globex one on 8.0."""
+    grant_license(runner, org="globex", version="8.0")
+    ids = {}
+    for who, name, version in [
+        ("installer@acme", "erp-prod-01", "8.0"),
+        ("installer@acme", "erp-old", "8.0.1"),
+        ("installer@acme", "erp-new", "8.0.2"),
+        ("installer@globex", "globex-erp", "8.0"),
+    ]:
+        answer = report(client, world, who=who, installation=name, version=version)
+        assert answer.status_code == 201, answer.get_json()
+        ids[name] = answer.get_json()["id"]
+    admin = world.auth("it@acme.test")
+    moved = client.put(
+        f"/api/v1/installations/{ids['erp-prod-01']}", json={"ring": "prod"}, headers=admin
+    )
+    assert moved.status_code == 200, moved.get_json()
+    approved = client.put(
+        "/api/v1/rings/prod/approvals/erp", json={"version": "8.0.1"}, headers=admin
+    )
+    assert approved.status_code == 200, approved.get_json()
     return ids

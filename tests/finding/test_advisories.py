@@ -3,37 +3,6 @@ customer which of its installations each one affects and whether their ring may 
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conftest import grant_license
-from tests.installations.conftest import report
-
-
-@pytest.fixture
-def fleet(client, world, runner, catalogue) -> dict:
-    """acme runs three ERP systems on 8.0, 8.0.1 and 8.0.2; globex one on 8.0."""
-    grant_license(runner, org="globex", version="8.0")
-    ids = {}
-    for who, name, version in [
-        ("installer@acme", "erp-prod-01", "8.0"),
-        ("installer@acme", "erp-old", "8.0.1"),
-        ("installer@acme", "erp-new", "8.0.2"),
-        ("installer@globex", "globex-erp", "8.0"),
-    ]:
-        answer = report(client, world, who=who, installation=name, version=version)
-        assert answer.status_code == 201, answer.get_json()
-        ids[name] = answer.get_json()["id"]
-    admin = world.auth("it@acme.test")
-    moved = client.put(
-        f"/api/v1/installations/{ids['erp-prod-01']}", json={"ring": "prod"}, headers=admin
-    )
-    assert moved.status_code == 200, moved.get_json()
-    approved = client.put(
-        "/api/v1/rings/prod/approvals/erp", json={"version": "8.0.1"}, headers=admin
-    )
-    assert approved.status_code == 200, approved.get_json()
-    return ids
-
 
 def listed(client, world, who, **args) -> list[dict]:
     answer = client.get("/api/v1/advisories", query_string=args, headers=world.auth(who))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import body_of, publish_file, run_worker
-from tests.finding.test_advisories import fleet  # noqa: F401  (a fixture)
 
 
 @pytest.fixture
@@ -18,7 +17,7 @@ def test_an_advisory_mail_names_each_organisations_affected_installations(
     runner,
     mailbox,
     tmp_path,
-    fleet,  # noqa: F811
+    fleet,
 ):
     run_worker(runner)  # the catalogue's own notices go first
     mailbox.received.clear()
@@ -39,7 +38,7 @@ def test_an_advisory_mail_names_each_organisations_affected_installations(
     assert "- globex-erp (8.0)" in globex and "erp-prod-01" not in globex
 
 
-def test_an_ordinary_package_mail_has_no_advisory_part(runner, mailbox, tmp_path, fleet):  # noqa: F811
+def test_an_ordinary_package_mail_has_no_advisory_part(runner, mailbox, tmp_path, fleet):
     run_worker(runner)
     mailbox.received.clear()
     fix = tmp_path / "erp-8.0.3.zip"

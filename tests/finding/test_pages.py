@@ -7,7 +7,6 @@ import re
 
 import distro.patches.pages
 from tests.conftest import login, switch_language
-from tests.finding.test_advisories import fleet  # noqa: F401  (a fixture)
 
 
 def page(client, path, status=200, **args) -> str:
@@ -57,7 +56,7 @@ def test_a_customer_does_not_see_tabs_beyond_its_license(client, catalogue):
 
 def test_the_advisories_page_shows_affected_installations_and_the_approval_they_wait_for(
     client,
-    fleet,  # noqa: F811
+    fleet,
 ):
     login(client, "it@acme.test")
     shown = page(client, "/advisories")
