@@ -58,7 +58,10 @@ def index_existing(connection: Connection) -> None:
     """Index the packages published before this revision (they have no details yet)."""
     from distro.patches.models import PackageSearch
 
-    rows = connection.execute(text("SELECT id, filename, notes FROM packages")).all()
+    # In order of publication: search shows the newest first by this order (`doc`).
+    rows = connection.execute(
+        text("SELECT id, filename, notes FROM packages ORDER BY published_at, id")
+    ).all()
     for package_id, filename, notes in rows:
         head, body = package_document(filename, notes or "", [], [])
         connection.execute(

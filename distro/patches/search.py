@@ -3,8 +3,8 @@
 A query's defect id or CVE id (`PT-201301`, `CVE-2026-1234`) is looked up exactly; its
 words are found anywhere in a package's notes, defect titles and file name, as parts of
 words too (`distro.core.searchtext` says how, and why the same on both databases).
-Results rank exact references first, then packages whose file name or defects hold
-every word, then the rest; newest first within each. Only what the caller may download
+Results rank the packages that name the reference first, then those that hold every
+word; newest first within each. Only what the caller may download
 is searched: for a customer, the entitlement rule (a license of the product on that
 release line or a newer one), for staff everything; yanked packages never.
 """
@@ -17,15 +17,12 @@ from sqlalchemy import (
     Integer,
     Select,
     Text,
-    and_,
     bindparam,
-    case,
+    column,
     literal,
     select,
+    table,
     text,
-    true,
-    tuple_,
-    union,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -105,23 +102,86 @@ def _reference(raw: str) -> str | None:
 def search(
     session: Session, actor: Actor, query: Query, limit: int, cursor: str | None = None
 ) -> tuple[list[Package], str | None]:
-    """One page of matches and the cursor of the next page (None on the last)."""
-    rank = _rank(query)
-    stmt = restrict(session, actor, query, select(Package))
-    if query.words:
-        stmt = stmt.join(PackageSearch, PackageSearch.package_id == Package.id).where(
-            Package.id.in_(_candidates(session, query))
+    """One page of matches and the cursor of the next page (None on the last).
+
+    Two tiers, each newest first: the packages that name the query's reference, then the
+    other packages that hold every word. Newest is the order of publication, kept by the
+    search row's `doc` number: the gram index itself is kept in that order (FTS5 rowids),
+    so a page of a common word is read from the index's end without sorting thousands of
+    matches. A cursor is (tier, doc)."""
+    tier, after = (1, None) if cursor is None else _decode(cursor)
+    page: list[tuple[int, int, Package]] = []
+    naming = _naming(query)
+    if tier == 1 and naming is not None:
+        stmt = listing(session, actor, query, words=False).where(Package.id.in_(naming))
+        page += [(1, doc, p) for doc, p in _newest(session, stmt, after, limit + 1)]
+        after = None
+    if len(page) <= limit:
+        stmt = listing(session, actor, query)
+        if naming is not None:
+            stmt = stmt.where(Package.id.not_in(naming))
+        page += [(0, doc, p) for doc, p in _newest(session, stmt, after, limit + 1 - len(page))]
+    packages = [p for _tier, _doc, p in page[:limit]]
+    if len(page) <= limit:
+        return packages, None
+    last_tier, last_doc, _last = page[limit - 1]
+    return packages, encode_cursor([last_tier, last_doc])
+
+
+_KEYS = [literal(0, Integer), PackageSearch.doc]
+
+
+def _decode(cursor: str) -> tuple[int, int]:
+    tier, doc = decode_cursor(cursor, _KEYS)
+    if tier not in (0, 1):
+        raise ValidationError(
+            "cursor is not one this server handed out", code="invalid_cursor", field="cursor"
         )
-    keys = [rank, Package.published_at, Package.id]
-    if cursor:
-        stmt = stmt.where(tuple_(*keys) < tuple_(*decode_cursor(cursor, keys)))
-    stmt = stmt.add_columns(rank).order_by(*(key.desc() for key in keys)).limit(limit + 1)
-    rows = session.execute(stmt).all()
-    page = [row[0] for row in rows[:limit]]
-    if len(rows) <= limit:
-        return page, None
-    last, last_rank = rows[limit - 1]
-    return page, encode_cursor([last_rank, last.published_at, last.id])
+    return tier, doc
+
+
+def listing(session: Session, actor: Actor, query: Query, *, words: bool = True) -> Select:
+    """(doc, Package) of what the caller may download within the query's filters, and
+    with `words`, holding every word of the query: the gram index finds the candidates
+    (FTS5 on SQLite, read in doc order; GIN on PostgreSQL) and a substring check of the
+    folded text keeps exactly those that hold the words."""
+    stmt = select(PackageSearch.doc, Package).join(
+        PackageSearch, PackageSearch.package_id == Package.id
+    )
+    if words and query.words:
+        grams = _grams(query)
+        if grams and session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.where(
+                PackageSearch.grams.op("@>")(bindparam("grams", grams, type_=ARRAY(Text)))
+            )
+        elif grams:
+            fts = table(FTS_TABLE, column("rowid", Integer))
+            phrase = " ".join(f'"{gram}"' for gram in grams)  # grams hold no quotes
+            stmt = (
+                stmt.join(fts, fts.c.rowid == PackageSearch.doc)
+                .where(text(f"{FTS_TABLE} MATCH :grams").bindparams(grams=phrase))
+                .with_only_columns(fts.c.rowid, Package)  # so the order is the index's
+            )
+        stmt = stmt.where(*(PackageSearch.body.contains(w, autoescape=True) for w in query.words))
+    return restrict(session, actor, query, stmt)
+
+
+def _newest(session: Session, stmt: Select, after: int | None, limit: int):
+    order = stmt.selected_columns[0]
+    if after is not None:
+        stmt = stmt.where(order < after)
+    return [tuple(row) for row in session.execute(stmt.order_by(order.desc()).limit(limit))]
+
+
+def _naming(query: Query):
+    """Ids of the packages that name the query's defect id or CVE, or None."""
+    if query.reference is None:
+        return None
+    return select(PackageReference.package_id).where(PackageReference.reference == query.reference)
+
+
+def _grams(query: Query) -> list[str]:
+    return sorted({gram for word in query.words for gram in query_grams(word)})
 
 
 def restrict(session: Session, actor: Actor, query: Query, stmt: Select) -> Select:
@@ -145,47 +205,6 @@ def restrict(session: Session, actor: Actor, query: Query, stmt: Select) -> Sele
             Package.kind != "installer",
         )
     return stmt
-
-
-def _candidates(session: Session, query: Query):
-    """Ids of the packages that hold every word, and of those that name the reference."""
-    grams = sorted({gram for word in query.words for gram in query_grams(word)})
-    holding = select(PackageSearch.package_id).where(
-        _has_grams(session, grams),
-        *(PackageSearch.body.contains(w, autoescape=True) for w in query.words),
-    )
-    if query.reference is None:
-        return holding
-    naming = select(PackageReference.package_id).where(
-        PackageReference.reference == query.reference
-    )
-    return union(holding, naming)
-
-
-def _has_grams(session: Session, grams: list[str]):
-    """The index lookup: documents with every gram (FTS5 on SQLite, GIN on PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return PackageSearch.grams.op("@>")(bindparam("grams", grams, type_=ARRAY(Text)))
-    phrase = " ".join(f'"{gram}"' for gram in grams)  # grams hold no quotes
-    matching = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :grams").bindparams(
-        grams=phrase
-    )
-    return PackageSearch.doc.in_(matching)
-
-
-def _rank(query: Query):
-    """2: names the reference; 1: every word in the file name or the defects; else 0."""
-    if not query.words:
-        return literal(0, Integer)
-    whens = []
-    if query.reference is not None:
-        naming = select(PackageReference.package_id).where(
-            PackageReference.reference == query.reference
-        )
-        whens.append((Package.id.in_(naming), 2))
-    in_head = [PackageSearch.head.contains(w, autoescape=True) for w in query.words]
-    whens.append((and_(true(), *in_head), 1))
-    return case(*whens, else_=0).cast(Integer)
 
 
 def release_lines(session: Session, actor: Actor, code: str) -> list[str]:
