@@ -23,6 +23,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -151,9 +152,7 @@ def listing(session: Session, actor: Actor, query: Query, *, words: bool = True)
     if words and query.words:
         grams = _grams(query)
         if grams and session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.where(
-                PackageSearch.grams.op("@>")(bindparam("grams", grams, type_=ARRAY(Text)))
-            )
+            stmt = stmt.where(_gin_candidates(session, grams))
         elif grams:
             fts = table(FTS_TABLE, column("rowid", Integer))
             phrase = " ".join(f'"{gram}"' for gram in grams)  # grams hold no quotes
@@ -164,6 +163,20 @@ def listing(session: Session, actor: Actor, query: Query, *, words: bool = True)
             )
         stmt = stmt.where(*(PackageSearch.body.contains(w, autoescape=True) for w in query.words))
     return restrict(session, actor, query, stmt)
+
+
+# PostgreSQL reads a GIN index into a bitmap of every match and sorts them: quick for a
+# rare word, slow for a common one, and its estimate of how many packages hold several
+# grams is too low to tell which is which. Up to DENSE matches, the ids are looked up and
+# sorted; above, packages are read newest first and their text checked, which fills a
+# page after about (packages / matches) * 50 rows (bench/search.py measured the turn).
+DENSE = 2000
+
+
+def _gin_candidates(session: Session, grams: list[str]):
+    has_grams = PackageSearch.grams.op("@>")(bindparam("grams", grams, type_=ARRAY(Text)))
+    ids = list(session.scalars(select(PackageSearch.doc).where(has_grams).limit(DENSE + 1)))
+    return PackageSearch.doc.in_(ids) if len(ids) <= DENSE else true()
 
 
 def _newest(session: Session, stmt: Select, after: int | None, limit: int):
@@ -186,7 +199,7 @@ def _grams(query: Query) -> list[str]:
 
 def restrict(session: Session, actor: Actor, query: Query, stmt: Select) -> Select:
     """`stmt` over packages: unyanked, entitled, within the query's filters."""
-    stmt = only_entitled(stmt.where(Package.yanked.is_(False)), actor)
+    stmt = only_entitled(session, stmt.where(Package.yanked.is_(False)), actor)
     if query.product:
         product, _line = product_for(session, actor, query.product)
         stmt = stmt.where(Package.product_id == product.id)

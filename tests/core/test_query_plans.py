@@ -144,7 +144,8 @@ def test_search_finds_its_candidates_through_the_gram_index(app, world, q):
             assert not re.search(r"^SCAN (packages|package_search)$", shown, re.M), shown
 
 
-def test_the_advisories_list_reads_its_index(app, world):
+def test_the_advisories_list_reads_its_index(app, runner, world):
+    grant_license(runner, version="9.0")
     with db_session(app) as session:
         customer = staff(session, "it@acme.test")
         stmt = (
