@@ -123,7 +123,13 @@ def seed(app, products: list[str]) -> dict:
                 row["filename"], row["notes"], item["defects"], item["cves"]
             )
             searchable.append(
-                {"package_id": row["id"], "head": head, "body": body, "grams": document_grams(body)}
+                {
+                    "package_id": row["id"],
+                    "product_id": row["product_id"],
+                    "head": head,
+                    "body": body,
+                    "grams": document_grams(body),
+                }
             )
             refs = {d["id"] for d in item["defects"]} | set(item["cves"])
             references += [{"reference": r, "package_id": row["id"]} for r in refs]

@@ -60,12 +60,16 @@ def index_existing(connection: Connection) -> None:
 
     # In order of publication: search shows the newest first by this order (`doc`).
     rows = connection.execute(
-        text("SELECT id, filename, notes FROM packages ORDER BY published_at, id")
+        text("SELECT id, product_id, filename, notes FROM packages ORDER BY published_at, id")
     ).all()
-    for package_id, filename, notes in rows:
+    for package_id, product_id, filename, notes in rows:
         head, body = package_document(filename, notes or "", [], [])
         connection.execute(
             PackageSearch.__table__.insert().values(
-                package_id=package_id, head=head, body=body, grams=document_grams(body)
+                package_id=package_id,
+                product_id=product_id,
+                head=head,
+                body=body,
+                grams=document_grams(body),
             )
         )

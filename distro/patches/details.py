@@ -84,7 +84,7 @@ def apply_details(session: Session, package: Package, details: Details) -> None:
     )
     row = session.scalar(select(PackageSearch).where(PackageSearch.package_id == package.id))
     if row is None:
-        row = PackageSearch(package_id=package.id)
+        row = PackageSearch(package_id=package.id, product_id=package.product_id)
         session.add(row)
     row.head, row.body, row.grams = head, body, document_grams(body)
 

@@ -130,14 +130,18 @@ class PackageReference(Base):
 
 class PackageSearch(Base):
     """A package's searchable text, folded: `head` (file name, defect ids and titles,
-    CVEs: a match there ranks first) and `body` (`head` and the notes)."""
+    CVEs) and `body` (`head` and the notes). `doc` numbers the rows in order of
+    publication: search lists newest first by it."""
 
     __tablename__ = "package_search"
+    # A product's packages newest first, without a sort (the product page).
+    __table_args__ = (Index("ix_package_search_product", "product_id", "doc"),)
 
     doc: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     package_id: Mapped[str] = mapped_column(
         ForeignKey("packages.id", ondelete="CASCADE"), unique=True
     )
+    product_id: Mapped[str] = mapped_column(String(32))  # the package's, which never changes
     head: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     grams: Mapped[list[str]] = mapped_column(GramList)

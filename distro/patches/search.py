@@ -162,7 +162,7 @@ def listing(session: Session, actor: Actor, query: Query, *, words: bool = True)
                 .with_only_columns(fts.c.rowid, Package)  # so the order is the index's
             )
         stmt = stmt.where(*(PackageSearch.body.contains(w, autoescape=True) for w in query.words))
-    return restrict(session, actor, query, stmt)
+    return restrict(session, actor, query, stmt, by_product=PackageSearch.product_id)
 
 
 # PostgreSQL reads a GIN index into a bitmap of every match and sorts them: quick for a
@@ -170,7 +170,7 @@ def listing(session: Session, actor: Actor, query: Query, *, words: bool = True)
 # grams is too low to tell which is which. Up to DENSE matches, the ids are looked up and
 # sorted; above, packages are read newest first and their text checked, which fills a
 # page after about (packages / matches) * 50 rows (bench/search.py measured the turn).
-DENSE = 2000
+DENSE = 500
 
 
 def _gin_candidates(session: Session, grams: list[str]):
@@ -197,12 +197,16 @@ def _grams(query: Query) -> list[str]:
     return sorted({gram for word in query.words for gram in query_grams(word)})
 
 
-def restrict(session: Session, actor: Actor, query: Query, stmt: Select) -> Select:
-    """`stmt` over packages: unyanked, entitled, within the query's filters."""
+def restrict(
+    session: Session, actor: Actor, query: Query, stmt: Select, by_product=Package.product_id
+) -> Select:
+    """`stmt` over packages: unyanked, entitled, within the query's filters (the product
+    filter on `by_product`: a listing in doc order names the search row's column, whose
+    index holds each product's packages in that order)."""
     stmt = only_entitled(session, stmt.where(Package.yanked.is_(False)), actor)
     if query.product:
         product, _line = product_for(session, actor, query.product)
-        stmt = stmt.where(Package.product_id == product.id)
+        stmt = stmt.where(by_product == product.id)
     if query.kind:
         stmt = stmt.where(Package.kind == query.kind)
     if query.severity:

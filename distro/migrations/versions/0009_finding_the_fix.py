@@ -48,6 +48,7 @@ def upgrade() -> None:
         "package_search",
         sa.Column("doc", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("package_id", sa.String(length=32), nullable=False),
+        sa.Column("product_id", sa.String(length=32), nullable=False),
         sa.Column("head", sa.Text(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("grams", grams, nullable=False),
@@ -55,6 +56,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("doc"),
         sa.UniqueConstraint("package_id"),
     )
+    op.create_index("ix_package_search_product", "package_search", ["product_id", "doc"])
     op.create_index(
         "ix_installations_org_product_version",
         "installations",
