@@ -46,7 +46,7 @@ def test_the_upgrade_journey_across_three_roles(person, shop, tmp_path):
     page.click("text=Show update path")
     assert page.locator("ol li").first.inner_text().startswith("8.0.1")
     with page.expect_download() as download:
-        page.click("#h-patch ~ article a.download")
+        page.click("article.package:has-text('erp-8.0.1-patch.bin') a.download")
     path = download.value.path()
     assert (
         hashlib.sha256(open(path, "rb").read()).hexdigest()
