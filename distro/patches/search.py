@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     column,
+    func,
     literal,
     select,
     table,
@@ -121,7 +122,8 @@ def search(
         stmt = listing(session, actor, query)
         if naming is not None:
             stmt = stmt.where(Package.id.not_in(naming))
-        page += [(0, doc, p) for doc, p in _newest(session, stmt, after, limit + 1 - len(page))]
+        wanted, grams = limit + 1 - len(page), _gin_grams(session, query)
+        page += [(0, doc, p) for doc, p in _newest(session, stmt, after, wanted, grams)]
     packages = [p for _tier, _doc, p in page[:limit]]
     if len(page) <= limit:
         return packages, None
@@ -143,17 +145,15 @@ def _decode(cursor: str) -> tuple[int, int]:
 
 def listing(session: Session, actor: Actor, query: Query, *, words: bool = True) -> Select:
     """(doc, Package) of what the caller may download within the query's filters, and
-    with `words`, holding every word of the query: the gram index finds the candidates
-    (FTS5 on SQLite, read in doc order; GIN on PostgreSQL) and a substring check of the
-    folded text keeps exactly those that hold the words."""
+    with `words`, holding every word of the query: on SQLite the FTS5 table finds the
+    candidates in doc order (on PostgreSQL `_newest` brings in the GIN index), and a
+    substring check of the folded text keeps exactly those that hold the words."""
     stmt = select(PackageSearch.doc, Package).join(
         PackageSearch, PackageSearch.package_id == Package.id
     )
     if words and query.words:
         grams = _grams(query)
-        if grams and session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.where(_gin_candidates(session, grams))
-        elif grams:
+        if grams and session.get_bind().dialect.name != "postgresql":
             fts = table(FTS_TABLE, column("rowid", Integer))
             phrase = " ".join(f'"{gram}"' for gram in grams)  # grams hold no quotes
             stmt = (
@@ -167,22 +167,50 @@ def listing(session: Session, actor: Actor, query: Query, *, words: bool = True)
 
 # PostgreSQL reads a GIN index into a bitmap of every match and sorts them: quick for a
 # rare word, slow for a common one, and its estimate of how many packages hold several
-# grams is too low to tell which is which. Up to DENSE matches, the ids are looked up and
-# sorted; above, packages are read newest first and their text checked, which fills a
-# page after about (packages / matches) * 50 rows (bench/search.py measured the turn).
+# grams is too low to tell which is which. So the newest WINDOW packages are read first
+# and their text checked: a common word fills its page there (one in eight packages holds
+# it: a page within 400). What the window leaves open comes from the GIN index: up to
+# DENSE matches are looked up and sorted; above, older packages are read newest first
+# (bench/search.py measured both turns).
+WINDOW = 2000
 DENSE = 500
 
 
-def _gin_candidates(session: Session, grams: list[str]):
+def _gin_grams(session: Session, query: Query) -> list[str] | None:
+    if not query.words or session.get_bind().dialect.name != "postgresql":
+        return None
+    return _grams(query) or None
+
+
+def _gin_candidates(session: Session, grams: list[str], below: int):
     has_grams = PackageSearch.grams.op("@>")(bindparam("grams", grams, type_=ARRAY(Text)))
-    ids = list(session.scalars(select(PackageSearch.doc).where(has_grams).limit(DENSE + 1)))
+    ids = list(
+        session.scalars(
+            select(PackageSearch.doc).where(has_grams, PackageSearch.doc < below).limit(DENSE + 1)
+        )
+    )
     return PackageSearch.doc.in_(ids) if len(ids) <= DENSE else true()
 
 
-def _newest(session: Session, stmt: Select, after: int | None, limit: int):
+def _newest(
+    session: Session, stmt: Select, after: int | None, limit: int, grams: list[str] | None = None
+):
+    """Up to `limit` rows of `stmt` newest first, older than the doc `after`."""
     order = stmt.selected_columns[0]
     if after is not None:
         stmt = stmt.where(order < after)
+    if not grams:
+        return _run(session, stmt, limit)
+    top = after if after is not None else (session.scalar(select(func.max(order))) or 0) + 1
+    recent = _run(session, stmt.where(order >= top - WINDOW), limit)
+    if len(recent) == limit:
+        return recent
+    older = stmt.where(order < top - WINDOW, _gin_candidates(session, grams, top - WINDOW))
+    return recent + _run(session, older, limit - len(recent))
+
+
+def _run(session: Session, stmt: Select, limit: int) -> list[tuple]:
+    order = stmt.selected_columns[0]
     return [tuple(row) for row in session.execute(stmt.order_by(order.desc()).limit(limit))]
 
 
