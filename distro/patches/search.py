@@ -168,11 +168,12 @@ def listing(session: Session, actor: Actor, query: Query, *, words: bool = True)
 # PostgreSQL reads a GIN index into a bitmap of every match and sorts them: quick for a
 # rare word, slow for a common one, and its estimate of how many packages hold several
 # grams is too low to tell which is which. So the newest WINDOW packages are read first
-# and their text checked: a common word fills its page there (one in eight packages holds
-# it: a page within 400). What the window leaves open comes from the GIN index: up to
-# DENSE matches are looked up and sorted; above, older packages are read newest first
-# (bench/search.py measured both turns).
-WINDOW = 2000
+# and their text checked: a common word fills its page there. The matches found in the
+# window also tell how far reading on would have to go; within SCAN_BUDGET packages it
+# reads on, else the GIN index's matches come in: up to DENSE of them are looked up and
+# sorted, above that reading on is the quicker way again (bench/search.py measured it).
+WINDOW = 1000
+SCAN_BUDGET = 20000
 DENSE = 500
 
 
@@ -203,10 +204,13 @@ def _newest(
         return _run(session, stmt, limit)
     top = after if after is not None else (session.scalar(select(func.max(order))) or 0) + 1
     recent = _run(session, stmt.where(order >= top - WINDOW), limit)
-    if len(recent) == limit:
+    wanted = limit - len(recent)
+    if not wanted:
         return recent
-    older = stmt.where(order < top - WINDOW, _gin_candidates(session, grams, top - WINDOW))
-    return recent + _run(session, older, limit - len(recent))
+    older = stmt.where(order < top - WINDOW)
+    if not recent or wanted * WINDOW / len(recent) > SCAN_BUDGET:
+        older = older.where(_gin_candidates(session, grams, top - WINDOW))
+    return recent + _run(session, older, wanted)
 
 
 def _run(session: Session, stmt: Select, limit: int) -> list[tuple]:

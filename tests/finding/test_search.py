@@ -165,12 +165,12 @@ def test_the_gram_index_finds_what_reading_every_package_finds(
     queries = ["过账", "账", "voucher", "ouche", "PT-201301", "erp", "zip", "8 0"]
     who = ("it@acme.test", "pub@vendor.test")
     expected = {(q, w): found(client, world, who=w, q=q, limit=2) for q in queries for w in who}
-    monkeypatch.setattr(search, "WINDOW", 1)  # PostgreSQL: past the newest packages,
-    for (q, w), ids in expected.items():  # the GIN index's matches, looked up
-        assert found(client, world, who=w, q=q, limit=2) == ids, (q, w)
-    monkeypatch.setattr(search, "DENSE", 0)  # or read newest first
-    for (q, w), ids in expected.items():
-        assert found(client, world, who=w, q=q, limit=2) == ids, (q, w)
+    # PostgreSQL: past its newest packages, search reads on, or takes the GIN index's
+    # matches and looks them up, or reads on when they are many.
+    for setting, value in (("WINDOW", 1), ("SCAN_BUDGET", 0), ("DENSE", 0)):
+        monkeypatch.setattr(search, setting, value)
+        for (q, w), ids in expected.items():
+            assert found(client, world, who=w, q=q, limit=2) == ids, (q, w, setting)
     monkeypatch.setattr(search, "_grams", lambda query: [])
     for (q, w), ids in expected.items():
         assert found(client, world, who=w, q=q, limit=2) == ids, (q, w)
