@@ -119,14 +119,11 @@ def seed(app, products: list[str]) -> dict:
         searchable, references = [], []
         for item in made:
             row = item["package"]
-            head, body = package_document(
-                row["filename"], row["notes"], item["defects"], item["cves"]
-            )
+            body = package_document(row["filename"], row["notes"], item["defects"], item["cves"])
             searchable.append(
                 {
                     "package_id": row["id"],
                     "product_id": row["product_id"],
-                    "head": head,
                     "body": body,
                     "grams": document_grams(body),
                 }

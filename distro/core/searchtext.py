@@ -50,12 +50,8 @@ def query_grams(word: str) -> list[str]:
     return sorted({word[i : i + 2] for i in range(len(word) - 1)})
 
 
-def package_document(
-    filename: str, notes: str, defects: list[dict], cves: list[str]
-) -> tuple[str, str]:
-    """A package's folded search text: the head (file name, defect ids and titles, CVE
-    ids) and the body (the head, then the notes). Lines keep words of one from joining
-    words of another."""
-    parts = [filename, *(f"{d['id']} {d['title']}" for d in defects), *cves]
-    head = fold("\n".join(parts))
-    return head, head + "\n" + fold(notes)
+def package_document(filename: str, notes: str, defects: list[dict], cves: list[str]) -> str:
+    """A package's folded search text: file name, defect ids and titles, CVE ids and
+    notes, one to a line, so that the words of one never join the words of another."""
+    parts = [filename, *(f"{d['id']} {d['title']}" for d in defects), *cves, notes]
+    return fold("\n".join(parts))

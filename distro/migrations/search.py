@@ -63,12 +63,11 @@ def index_existing(connection: Connection) -> None:
         text("SELECT id, product_id, filename, notes FROM packages ORDER BY published_at, id")
     ).all()
     for package_id, product_id, filename, notes in rows:
-        head, body = package_document(filename, notes or "", [], [])
+        body = package_document(filename, notes or "", [], [])
         connection.execute(
             PackageSearch.__table__.insert().values(
                 package_id=package_id,
                 product_id=product_id,
-                head=head,
                 body=body,
                 grams=document_grams(body),
             )

@@ -79,14 +79,14 @@ def apply_details(session: Session, package: Package, details: Details) -> None:
     session.execute(delete(PackageReference).where(PackageReference.package_id == package.id))
     references = {d["id"] for d in details.defects} | set(details.cves)
     session.add_all(PackageReference(reference=r, package_id=package.id) for r in references)
-    head, body = package_document(
+    body = package_document(
         package.filename, details.notes, list(details.defects), list(details.cves)
     )
     row = session.scalar(select(PackageSearch).where(PackageSearch.package_id == package.id))
     if row is None:
         row = PackageSearch(package_id=package.id, product_id=package.product_id)
         session.add(row)
-    row.head, row.body, row.grams = head, body, document_grams(body)
+    row.body, row.grams = body, document_grams(body)
 
 
 def change_details(session: Session, actor: Actor, package: Package, body: dict) -> Package:

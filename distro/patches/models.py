@@ -129,9 +129,9 @@ class PackageReference(Base):
 
 
 class PackageSearch(Base):
-    """A package's searchable text, folded: `head` (file name, defect ids and titles,
-    CVEs) and `body` (`head` and the notes). `doc` numbers the rows in order of
-    publication: search lists newest first by it."""
+    """A package's searchable text, folded (`distro.core.searchtext.package_document`),
+    and its grams. `doc` numbers the rows in order of publication: search lists newest
+    first by it."""
 
     __tablename__ = "package_search"
     # A product's packages newest first, without a sort (the product page).
@@ -142,6 +142,5 @@ class PackageSearch(Base):
         ForeignKey("packages.id", ondelete="CASCADE"), unique=True
     )
     product_id: Mapped[str] = mapped_column(String(32))  # the package's, which never changes
-    head: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     grams: Mapped[list[str]] = mapped_column(GramList)

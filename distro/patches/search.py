@@ -4,9 +4,9 @@ A query's defect id or CVE id (`PT-201301`, `CVE-2026-1234`) is looked up exactl
 words are found anywhere in a package's notes, defect titles and file name, as parts of
 words too (`distro.core.searchtext` says how, and why the same on both databases).
 Results rank the packages that name the reference first, then those that hold every
-word; newest first within each. Only what the caller may download
-is searched: for a customer, the entitlement rule (a license of the product on that
-release line or a newer one), for staff everything; yanked packages never.
+word; newest first within each. Only what the caller may download is searched: for a
+customer, the entitlement rule (a license of the product on that release line or a
+newer one), for staff everything; yanked packages never.
 """
 
 from __future__ import annotations

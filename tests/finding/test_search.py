@@ -132,7 +132,7 @@ def reference_matches(query: str) -> set[str]:
         cves = [
             c for flag, c in zip(entry.details, entry.details[1:], strict=False) if flag == "--cve"
         ]
-        _head, body = package_document(entry.filename, entry.notes, defects, cves)
+        body = package_document(entry.filename, entry.notes, defects, cves)
         if all(word in body for word in wanted):
             hits.add(name)
     return hits

@@ -49,7 +49,6 @@ def upgrade() -> None:
         sa.Column("doc", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("package_id", sa.String(length=32), nullable=False),
         sa.Column("product_id", sa.String(length=32), nullable=False),
-        sa.Column("head", sa.Text(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("grams", grams, nullable=False),
         sa.ForeignKeyConstraint(["package_id"], ["packages.id"], ondelete="CASCADE"),
