@@ -173,8 +173,8 @@ def listing(session: Session, actor: Actor, query: Query, *, words: bool = True)
 # reads on, else the GIN index's matches come in: up to DENSE of them are looked up and
 # sorted, above that reading on is the quicker way again (bench/search.py measured it).
 WINDOW = 1000
-SCAN_BUDGET = 20000
-DENSE = 500
+SCAN_BUDGET = 5000
+DENSE = 2000
 
 
 def _gin_grams(session: Session, query: Query) -> list[str] | None:
