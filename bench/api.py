@@ -61,7 +61,11 @@ def seed_catalogue(app, total: int) -> tuple[str, str]:
             package.product = product
             manifest = build_manifest(package, product.code)
             rows.append(
-                {c.key: getattr(package, c.key) for c in Package.__table__.columns}
+                {
+                    c.key: getattr(package, c.key)
+                    for c in Package.__table__.columns
+                    if getattr(package, c.key) is not None  # else the column's default
+                }
                 | {
                     "manifest": manifest.decode(),
                     "signature": base64.b64encode(signer.sign(manifest)).decode(),
