@@ -447,16 +447,22 @@ def worker_process(config: dict) -> subprocess.Popen:
     )
 
 
-def run(kind: str, import_only: bool = False) -> None:
-    work = Path(tempfile.mkdtemp(prefix="distro-scale-"))
-    config = {
+def bench_config(kind: str, work: Path, **more) -> dict:
+    """The app's settings for a benchmark on `kind` of database, its files under `work`."""
+    return {
         "DATABASE_URL": database_url(kind, work),
         "STORAGE_URL": (work / "objects").as_uri(),
         "SIGNING_KEYS_DIR": str(work / "keys"),
         "SECRET_KEY": "bench",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "S3_ENDPOINT_URL": None,
+        **more,
     }
+
+
+def run(kind: str, import_only: bool = False) -> None:
+    work = Path(tempfile.mkdtemp(prefix="distro-scale-"))
+    config = bench_config(kind, work)
     print(
         f"== {kind}: {ORGS:,} organisations, {INSTALLATIONS:,} installations, "
         f"{AUDIT_ROWS:,} audit rows",

@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlalchemy import insert, text
 
 from bench.common import percentile
-from bench.scale import database_url
+from bench.scale import bench_config
 from distro.accounts.actor import Actor
 from distro.accounts.models import User
 from distro.core.ids import new_id
@@ -207,16 +207,7 @@ def show_plan(app, user_id: str) -> None:
 
 def run(kind: str) -> list[str]:
     work = Path(tempfile.mkdtemp(prefix="distro-search-"))
-    config = {
-        "DATABASE_URL": database_url(kind, work),
-        "STORAGE_URL": (work / "objects").as_uri(),
-        "SIGNING_KEYS_DIR": str(work / "keys"),
-        "SECRET_KEY": "bench",
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "S3_ENDPOINT_URL": None,
-        "RATELIMIT_ENABLED": False,
-        "STAFF_MFA": "off",
-    }
+    config = bench_config(kind, work, RATELIMIT_ENABLED=False, STAFF_MFA="off")
     print(f"== {kind}: {PACKAGES:,} packages", flush=True)
     app = make_app(config)
     runner = app.test_cli_runner()

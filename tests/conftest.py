@@ -9,6 +9,7 @@ fresh database there.
 from __future__ import annotations
 
 import gc
+import io
 import os
 import re
 import shutil
@@ -509,6 +510,24 @@ def publish_file(
     if notes:
         args += ["--notes", notes]
     return cli_ok(runner, *args, *details)
+
+
+def publish_upload(client, world, version="8.0.1", **fields):
+    """`POST /api/v1/packages` of a small 8.0.x patch by the publisher, with `fields`."""
+    form = {
+        "file": (io.BytesIO(b"patch bytes"), "fix.bin"),
+        "product": "erp",
+        "version": version,
+        "kind": "patch",
+        "applies_to": ">=8.0,<8.0.1",
+        **fields,
+    }
+    return client.post(
+        "/api/v1/packages",
+        data=form,
+        content_type="multipart/form-data",
+        headers=world.auth("pub@vendor.test"),
+    )
 
 
 class Mailbox:

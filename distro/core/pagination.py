@@ -23,12 +23,14 @@ def parse_limit(raw: str | None) -> int:
     return parse_integer_text(raw, "limit", 1, MAX_LIMIT)
 
 
-def _encode(values: list) -> str:
+def encode_cursor(values: list) -> str:
+    """The cursor of the key values of a page's last row (`paginate`, or a list that keeps
+    its own order)."""
     plain = [["t", v.isoformat()] if isinstance(v, datetime) else ["v", v] for v in values]
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, key_columns: list) -> list:
+def decode_cursor(cursor: str, key_columns: list) -> list:
     """The key values a cursor holds, each of its column's type (a datetime, a string, an
     integer within 64 bits), or a 400: a cursor is data from outside like any other."""
     cursor = parse_cursor(cursor)
@@ -64,16 +66,6 @@ def _key_value(item: object, column) -> datetime | str | int:
     return value
 
 
-def encode_cursor(values: list) -> str:
-    """A cursor for a list that keeps its own order (not `paginate`'s)."""
-    return _encode(values)
-
-
-def decode_cursor(cursor: str, key_columns: list) -> list:
-    """The key values of a cursor `encode_cursor` made, typed like `key_columns`."""
-    return _decode(cursor, key_columns)
-
-
 def paginate(
     session: Session,
     stmt: Select,
@@ -89,7 +81,7 @@ def paginate(
     Returns one page of entities and the cursor of the next page (None on the last).
     """
     if cursor:
-        after = tuple_(*_decode(cursor, key_columns))
+        after = tuple_(*decode_cursor(cursor, key_columns))
         keys = tuple_(*key_columns)
         stmt = stmt.where(keys > after if ascending else keys < after)
     order = [column.asc() if ascending else column.desc() for column in key_columns]
@@ -98,7 +90,7 @@ def paginate(
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
-    return rows, _encode([getattr(last, column.key) for column in key_columns])
+    return rows, encode_cursor([getattr(last, column.key) for column in key_columns])
 
 
 def page_json(items: list, next_cursor: str | None) -> dict:

@@ -21,7 +21,7 @@ from distro.core.versions import version_key
 from distro.installations.models import Installation, RingApproval
 from distro.installations.summary import FleetOrgVersion, FleetVersion
 from distro.patches.models import Package
-from distro.patches.search import Query, restrict
+from distro.patches.search import Query, parse_query, restrict
 
 MAX_AFFECTED = 50  # listed per advisory; `affected_count` counts them all
 GRAVE = ("critical", "high")
@@ -38,20 +38,25 @@ def advisories(
     session: Session,
     actor: Actor,
     *,
-    product: str | None,
-    severity: str | None,
+    product: object,
+    severity: object,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Advisory], str | None]:
-    """One page of advisories the caller may download, with what they affect."""
-    query = Query(product=product, severity=severity)
+    """One page of advisories the caller may download, with what they affect; `product`
+    and `severity` as given (read by the search's own parser, the same rule)."""
+    query = parse_query(product=product, severity=severity)
     stmt = restrict(session, actor, query, select(Package).where(Package.advisory.is_(True)))
     rows, next_cursor = paginate(session, stmt, [Package.published_at, Package.id], limit, cursor)
     found = [Advisory(package) for package in rows]
+    by_id = {a.package.id: a for a in found}
     if actor.org_id is not None:
-        _add_affected(session, actor.org_id, found)
+        _add_affected(session, actor.org_id, by_id)
+        totals = FleetOrgVersion  # the organisation's installations per version
+        scope = [FleetOrgVersion.org_id == actor.org_id]
     else:
-        _add_fleet_counts(session, found)
+        totals, scope = FleetVersion, []  # staff: all customers' installations
+    _add_counts(session, by_id, totals, scope)
     return found, next_cursor
 
 
@@ -61,11 +66,9 @@ def _affects(package_table=Package, version_column=Installation.version_key):
     )
 
 
-def _add_affected(session: Session, org_id: str, found: list[Advisory]) -> None:
+def _add_affected(session: Session, org_id: str, by_id: dict[str, Advisory]) -> None:
     """The organisation's affected installations of a page of advisories: the first
-    MAX_AFFECTED of each by name (a window over one indexed join), and each count from
-    the fleet's per-version totals."""
-    by_id = {a.package.id: a for a in found}
+    MAX_AFFECTED of each by name (a window over one indexed join)."""
     if not by_id:
         return
     numbered = (
@@ -105,21 +108,6 @@ def _add_affected(session: Session, org_id: str, found: list[Advisory]) -> None:
     for package_id, installation, approved in rows:
         advisory = by_id[package_id]
         advisory.affected.append(_affected_json(advisory.package, installation, approved))
-    counts = session.execute(
-        select(Package.id, func.sum(FleetOrgVersion.installations))
-        .join(
-            FleetOrgVersion,
-            and_(
-                FleetOrgVersion.org_id == org_id,
-                FleetOrgVersion.product_id == Package.product_id,
-                _affects(Package, FleetOrgVersion.version_key),
-            ),
-        )
-        .where(Package.id.in_(by_id))
-        .group_by(Package.id)
-    )
-    for package_id, count in counts:
-        by_id[package_id].affected_count = int(count or 0)
 
 
 def _affected_json(package: Package, installation: Installation, approved: str | None) -> dict:
@@ -134,16 +122,19 @@ def _affected_json(package: Package, installation: Installation, approved: str |
     }
 
 
-def _add_fleet_counts(session: Session, found: list[Advisory]) -> None:
-    """For staff: how many installations of all customers each advisory affects."""
-    by_id = {a.package.id: a for a in found}
+def _add_counts(session: Session, by_id: dict[str, Advisory], totals, scope: list) -> None:
+    """Each advisory's `affected_count`, summed from the fleet's per-version totals
+    (`FleetOrgVersion` within `scope`, or `FleetVersion`) over its affected range."""
+    if not by_id:
+        return
     counts = session.execute(
-        select(Package.id, func.sum(FleetVersion.installations))
+        select(Package.id, func.sum(totals.installations))
         .join(
-            FleetVersion,
+            totals,
             and_(
-                FleetVersion.product_id == Package.product_id,
-                _affects(Package, FleetVersion.version_key),
+                *scope,
+                totals.product_id == Package.product_id,
+                _affects(Package, totals.version_key),
             ),
         )
         .where(Package.id.in_(by_id))

@@ -17,7 +17,7 @@ from distro.core.db import get_session
 from distro.core.errors import DistroError, NotFound
 from distro.core.pagekit import ButtonForm, attempt, csv_response, page_cursor, show_error
 from distro.core.pagination import paginate
-from distro.core.parsers import SEVERITIES, parse_severity
+from distro.core.parsers import SEVERITIES
 from distro.installations import advisories, services
 from distro.installations import eligible as upgrades_due
 from distro.installations import fleet as fleet_service
@@ -50,12 +50,11 @@ def advisories_page(actor):
     chosen = {name: request.args.get(name) or None for name in ("product", "severity")}
     error, found, later = None, [], None
     try:
-        severity = parse_severity(chosen["severity"]) if chosen["severity"] else None
         found, later = advisories.advisories(
             session,
             actor,
             product=chosen["product"],
-            severity=severity,
+            severity=chosen["severity"],
             limit=PAGE,
             cursor=page_cursor(),
         )

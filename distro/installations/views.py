@@ -12,7 +12,7 @@ from distro.core.db import get_session
 from distro.core.errors import TooLarge, ValidationError
 from distro.core.limits import limiter
 from distro.core.pagination import page_json, paginate, parse_limit
-from distro.core.parsers import parse_name, parse_severity
+from distro.core.parsers import parse_name
 from distro.installations import advisories, services
 from distro.installations.models import Installation
 from distro.patches import catalogue
@@ -73,12 +73,11 @@ def report(actor):
 @api_access(installer=True)
 def list_advisories(actor):
     args = request.args
-    severity = args.get("severity")
     found, cursor = advisories.advisories(
         get_session(),
         actor,
-        product=args.get("product") or None,
-        severity=parse_severity(severity) if severity else None,
+        product=args.get("product"),
+        severity=args.get("severity"),
         limit=parse_limit(args.get("limit")),
         cursor=args.get("cursor"),
     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from distro.accounts.actor import Actor
 from distro.core.parsers import parse_version
 from distro.core.versions import version_key
+from distro.patches.details import details_of
 from distro.patches.entitlement import product_for
 from distro.patches.models import Package, Product
 from distro.patches.updateplan import plan_path
@@ -68,11 +69,7 @@ def package_json(package: Package, *, detail: bool = False) -> dict:
     # The signed manifest is the source of truth; the API adds the mutable fields.
     body = {
         **json.loads(package.manifest),
-        "notes": package.notes,
-        "defects": package.defects,
-        "modules": package.modules,
-        "severity": package.severity,
-        "cves": package.cves,
+        **details_of(package).as_json(),
         "yanked": package.yanked,
         "yank_reason": package.yank_reason,
     }

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from distro.licenses.models import License
 from distro.patches.models import Package
 from tests.api.test_hostile_input import assert_clean_refusal, counts, objects
-from tests.conftest import cli_ok, db_session, grant_license
+from tests.conftest import cli_ok, db_session, grant_license, publish_upload
 
 ARABIC_INDIC = "٨.٠.١"  # 8.0.1 in Arabic-Indic digits
 DEVANAGARI = "९.०"
@@ -30,23 +30,6 @@ LISTS = [
     "/api/v1/tokens",
     "/api/v1/audit",
 ]
-
-
-def publish(client, world, version="8.0.1", **fields):
-    form = {
-        "file": (io.BytesIO(b"patch bytes"), "fix.bin"),
-        "product": "erp",
-        "version": version,
-        "kind": "patch",
-        "applies_to": ">=8.0,<8.0.1",
-        **fields,
-    }
-    return client.post(
-        "/api/v1/packages",
-        data=form,
-        content_type="multipart/form-data",
-        headers=world.auth("pub@vendor.test"),
-    )
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -91,23 +74,23 @@ def test_version_and_time_parameters_refuse_other_scripts(client, world, path, a
 
 
 def test_a_version_in_arabic_indic_digits_is_refused_and_nothing_is_published(app, client, world):
-    assert publish(client, world, "8.0.1").status_code == 201
+    assert publish_upload(client, world, "8.0.1").status_code == 201
     before = counts(app), objects(app)
-    answer = publish(client, world, ARABIC_INDIC)
+    answer = publish_upload(client, world, ARABIC_INDIC)
     assert answer.status_code == 400
     assert (counts(app), objects(app)) == before
     assert answer.get_json()["error"]["field"] == "version"
 
 
 def test_a_full_width_version_is_the_same_version_so_a_duplicate(app, client, world):
-    assert publish(client, world, "8.0.1").status_code == 201
-    again = publish(client, world, FULLWIDTH)
+    assert publish_upload(client, world, "8.0.1").status_code == 201
+    again = publish_upload(client, world, FULLWIDTH)
     assert again.status_code == 409
     assert again.get_json()["error"]["code"] == "duplicate_package"
 
 
 def test_full_width_fields_are_stored_and_signed_in_ascii(app, client, world):
-    answer = publish(
+    answer = publish_upload(
         client, world, "８．０．２", applies_to="＞＝８．０，＜８．０．２", product="ｅｒｐ"
     )
     assert answer.status_code == 201, answer.get_json()
@@ -127,7 +110,7 @@ def test_full_width_fields_are_stored_and_signed_in_ascii(app, client, world):
 @pytest.mark.parametrize("field", ["version", "applies_to", "product", "sha256"])
 def test_publish_fields_refuse_the_unicode_corpus(app, client, world, field, value):
     before = counts(app)
-    assert_clean_refusal(publish(client, world, **{field: value}), app, before)
+    assert_clean_refusal(publish_upload(client, world, **{field: value}), app, before)
 
 
 @pytest.mark.parametrize("value", [RIGHT_TO_LEFT, "\u2066x\u2069", "a\u2028b"])
@@ -136,8 +119,8 @@ def test_publish_file_names_and_notes_refuse_text_direction_and_separators(
 ):
     before = counts(app)
     named = {"file": (io.BytesIO(b"x"), f"fix{value}.bin")}
-    assert_clean_refusal(publish(client, world, "8.0.1", **named), app, before)
-    assert_clean_refusal(publish(client, world, "8.0.1", notes=f"note {value}"), app, before)
+    assert_clean_refusal(publish_upload(client, world, "8.0.1", **named), app, before)
+    assert_clean_refusal(publish_upload(client, world, "8.0.1", notes=f"note {value}"), app, before)
 
 
 @pytest.mark.parametrize(

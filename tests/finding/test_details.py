@@ -3,7 +3,6 @@ API and the CLI, changed later by publishers, audited, never touching what is si
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
@@ -11,28 +10,11 @@ from sqlalchemy import select
 
 from distro.audit.models import AuditEvent
 from distro.patches.models import Package
-from tests.conftest import db_session
-
-
-def publish(client, world, **fields):
-    form = {
-        "file": (io.BytesIO(b"patch bytes"), "fix.bin"),
-        "product": "erp",
-        "version": "8.0.1",
-        "kind": "patch",
-        "applies_to": ">=8.0,<8.0.1",
-        **fields,
-    }
-    return client.post(
-        "/api/v1/packages",
-        data=form,
-        content_type="multipart/form-data",
-        headers=world.auth("pub@vendor.test"),
-    )
+from tests.conftest import db_session, publish_upload
 
 
 def test_the_api_publishes_details_and_every_package_json_carries_them(client, world):
-    answer = publish(
+    answer = publish_upload(
         client,
         world,
         defects=json.dumps([{"id": "pt-201301", "title": "总账凭证过账失败"}]),
@@ -57,7 +39,7 @@ def test_the_api_publishes_details_and_every_package_json_carries_them(client, w
 
 
 def test_a_package_without_details_has_empty_ones_and_severity_none(client, world):
-    body = publish(client, world).get_json()
+    body = publish_upload(client, world).get_json()
     assert (body["defects"], body["modules"], body["severity"], body["cves"]) == (
         [],
         [],
@@ -82,7 +64,7 @@ def test_a_package_without_details_has_empty_ones_and_severity_none(client, worl
 def test_malformed_details_are_400_naming_the_field_and_publish_nothing(
     app, client, world, field, value
 ):
-    answer = publish(client, world, **{field: value})
+    answer = publish_upload(client, world, **{field: value})
     assert answer.status_code == 400, answer.get_json()
     assert answer.get_json()["error"]["field"].startswith(field)
     with db_session(app) as session:
@@ -115,7 +97,7 @@ def test_the_cli_takes_details_as_repeatable_flags(app, runner, world, tmp_path)
 
 
 def test_a_publisher_changes_details_later_audited_with_the_manifest_untouched(app, client, world):
-    body = publish(client, world, notes="first").get_json()
+    body = publish_upload(client, world, notes="first").get_json()
     answer = client.patch(
         f"/api/v1/packages/{body['id']}",
         json={"severity": "critical", "cves": ["CVE-2026-9999"], "notes": "second"},
@@ -159,7 +141,7 @@ def test_a_publisher_changes_details_later_audited_with_the_manifest_untouched(a
     ],
 )
 def test_bad_changes_are_refused_and_change_nothing(client, world, change, status, field):
-    body = publish(client, world, severity="low").get_json()
+    body = publish_upload(client, world, severity="low").get_json()
     answer = client.patch(
         f"/api/v1/packages/{body['id']}", json=change, headers=world.auth("pub@vendor.test")
     )
@@ -170,7 +152,7 @@ def test_bad_changes_are_refused_and_change_nothing(client, world, change, statu
 
 @pytest.mark.parametrize("who", ["it@acme.test", "am@vendor.test", "appr@vendor.test"])
 def test_only_publishers_change_details(client, world, who):
-    body = publish(client, world).get_json()
+    body = publish_upload(client, world).get_json()
     answer = client.patch(
         f"/api/v1/packages/{body['id']}", json={"severity": "high"}, headers=world.auth(who)
     )
