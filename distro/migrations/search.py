@@ -9,7 +9,7 @@ index over the `grams` text array, which `@>` reads.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, column, table, text
 
 from distro.core.searchtext import document_grams, package_document
 
@@ -55,20 +55,30 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
 
 
 def index_existing(connection: Connection) -> None:
-    """Index the packages published before this revision (they have no details yet)."""
-    from distro.patches.models import PackageSearch
+    """Index the packages published before this revision (they have no details yet), in
+    order of publication: search shows the newest first by this order (`doc`)."""
+    from distro.patches.models import GramList  # the column's type, which differs by database
 
-    # In order of publication: search shows the newest first by this order (`doc`).
+    search_rows = table(
+        "package_search",
+        column("package_id"),
+        column("product_id"),
+        column("body"),
+        column("grams", GramList()),
+    )
     rows = connection.execute(
         text("SELECT id, product_id, filename, notes FROM packages ORDER BY published_at, id")
     ).all()
+    documents = []
     for package_id, product_id, filename, notes in rows:
         body = package_document(filename, notes or "", [], [])
-        connection.execute(
-            PackageSearch.__table__.insert().values(
-                package_id=package_id,
-                product_id=product_id,
-                body=body,
-                grams=document_grams(body),
-            )
+        documents.append(
+            {
+                "package_id": package_id,
+                "product_id": product_id,
+                "body": body,
+                "grams": document_grams(body),
+            }
         )
+    if documents:
+        connection.execute(search_rows.insert(), documents)

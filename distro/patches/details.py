@@ -100,10 +100,11 @@ def change_details(session: Session, actor: Actor, package: Package, body: dict)
     if not body:
         raise ValidationError(f"send at least one of {', '.join(FIELDS)}", field=FIELDS[0])
     before = details_of(package).as_json()
-    after = parse_details({**before, **body}).as_json()
+    new = parse_details({**before, **body})
+    after = new.as_json()
     changed = sorted(name for name in FIELDS if before[name] != after[name])
     if changed:
-        apply_details(session, package, parse_details(after))
+        apply_details(session, package, new)
         audit.record(
             session,
             actor,
