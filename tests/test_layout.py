@@ -73,6 +73,8 @@ LAYERS = [
     {"accounts"},
     {"patches", "licenses", "tuf"},
     {"installations"},
+    {"bundles"},  # carries what installations and everything below hold
+    {"mirror"},  # a site's own store of bundles
     {"mail", "web", "ops", "client", "cli", "app", "__init__"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -19,6 +19,7 @@ from distro.core.config import ConfigError
 def init_app(app: Flask) -> None:
     """Add every command group; each lives in a module of its own, named after it."""
     from distro.cli import (
+        bundles,
         doctor,
         imports,
         init,
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
         mail.mail_group,
         client_cli.fetch_command,
         imports.import_command,
+        bundles.bundles_group,
     ):
         app.cli.add_command(command)
 
@@ -71,6 +73,9 @@ def main() -> None:
         add_version_option=False,
         help="distro: patch, installer and license distribution server.",
     )
+    from distro.cli.mirror import mirror_group
+
+    group.add_command(mirror_group)  # runs without the vendor's app or settings
     try:
         group(prog_name="distro")
     except ConfigError as exc:  # raised while the app is built, before any command runs

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from distro.accounts import models as account_models  # noqa: F401  (registers the tables)
 from distro.audit import models as audit_models  # noqa: F401
+from distro.bundles import models as bundle_models  # noqa: F401
 from distro.core import events as event_models  # noqa: F401
 from distro.core.db import Base, ensure_sqlite_folder
 from distro.installations import models as installation_models  # noqa: F401

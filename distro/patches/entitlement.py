@@ -36,10 +36,15 @@ def entitled_line(session: Session, actor: Actor, product: Product) -> str | Non
 def entitled_lines(session: Session, actor: Actor) -> dict[str, str]:
     """Product id -> the highest release-line key the caller's organisation may
     download (a handful of rows, by the licenses' organisation index)."""
+    return org_lines(session, actor.org_id)
+
+
+def org_lines(session: Session, org_id: str | None) -> dict[str, str]:
+    """`entitled_lines` of an organisation (an export acts for one, not as one of it)."""
     return dict(
         session.execute(
             select(License.product_id, func.max(License.line_key))
-            .where(License.org_id == actor.org_id, active_clause(today()))
+            .where(License.org_id == org_id, active_clause(today()))
             .group_by(License.product_id)
         ).all()
     )
@@ -52,7 +57,11 @@ def only_entitled(session: Session, stmt: Select, actor: Actor) -> Select:
     remains, and PostgreSQL then scans every package instead of reading a page."""
     if actor.is_staff:
         return stmt
-    lines = entitled_lines(session, actor)
+    return within_lines(session, stmt, entitled_lines(session, actor))
+
+
+def within_lines(session: Session, stmt: Select, lines: dict[str, str]) -> Select:
+    """`stmt` over packages, restricted to the product lines `lines` (`org_lines`)."""
     if not lines:
         return stmt.where(false())
     product = Package.product_id

@@ -1,0 +1,236 @@
+"""Export a bundle for one organisation into a folder (`distro bundles export`; the
+worker builds the API's bundles the same way).
+
+The bundle's number is taken first, in a transaction of its own, so the part files can
+carry it; the packages it carried are recorded only when every file is written and
+fsynced, in the transaction that marks it ready. A failure on the way marks it failed
+and removes its files: an incremental bundle is only ever counted from ready ones.
+Packages stream from the object store into the tar stream and out into the parts, one
+chunk at a time, so memory stays bounded and nothing is copied twice on disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import tarfile
+from collections.abc import Iterator
+from contextlib import suppress
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from distro.accounts.actor import Actor
+from distro.accounts.models import Organisation
+from distro.audit.events import record
+from distro.bundles import contents
+from distro.bundles.format import (
+    PartWriter,
+    key_statement,
+    manifest_name,
+    sign_manifest,
+    signature_name,
+    write_file,
+)
+from distro.bundles.models import Bundle, BundlePackage
+from distro.core.clock import rfc3339, today, utcnow
+from distro.core.errors import Conflict, ValidationError
+from distro.licenses.models import License
+from distro.licenses.rules import active_clause
+from distro.patches.catalogue import package_json
+from distro.signing.signer import Signer
+from distro.storage.base import CHUNK, ObjectStorage
+
+
+def check_request(session: Session, org: Organisation, since: int | None) -> None:
+    """Refuse a bundle for an organisation without licenses (it could download nothing)
+    and a `since` that is not one of its ready bundles."""
+    licensed = session.scalar(
+        select(func.count())
+        .select_from(License)
+        .where(License.org_id == org.id, active_clause(today()))
+    )
+    if not licensed:
+        raise ValidationError(f"organisation {org.code} holds no active license: nothing to export")
+    if since is not None and not session.scalar(
+        select(Bundle.id).where(
+            Bundle.org_id == org.id, Bundle.seq == since, Bundle.status == "ready"
+        )
+    ):
+        raise ValidationError(
+            f"organisation {org.code} has no ready bundle {since} to continue from", field="since"
+        )
+
+
+def reserve(session: Session, actor: Actor, org: Organisation, since: int | None) -> Bundle:
+    """A new bundle row with the organisation's next number, committed (status building)."""
+    check_request(session, org, since)
+    seq = (session.scalar(select(func.max(Bundle.seq)).where(Bundle.org_id == org.id)) or 0) + 1
+    bundle = Bundle(
+        org_id=org.id, seq=seq, since=since, created_by=actor.user.id if actor.user else None
+    )
+    session.add(bundle)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"another bundle of {org.code} took number {seq}; try again") from None
+    return bundle
+
+
+def build(
+    session: Session,
+    storage: ObjectStorage,
+    signer: Signer,
+    actor: Actor,
+    bundle: Bundle,
+    out: Path,
+    part_bytes: int,
+    endorsers: list[Signer] = (),
+) -> list[Path]:
+    """Write a reserved bundle's files into `out` and mark it ready; on any failure mark
+    it failed, remove what was written and raise. Returns the files, manifest first.
+    `endorsers`: the vendor's older keys this host still holds, which vouch for `signer`
+    to a mirror that trusts one of them (`distro.mirror.trust`)."""
+    org = session.get(Organisation, bundle.org_id)
+    writer = PartWriter(out, org.code, bundle.seq, part_bytes)
+    written: list[Path] = []
+    try:
+        carried, manifest = _write_stream(session, storage, org, bundle, writer)
+        manifest.update(kid=signer.kid, parts=writer.parts, signer=signer_key(signer, endorsers))
+        body, signature = sign_manifest(manifest, signer)
+        written = [
+            out / manifest_name(org.code, bundle.seq),
+            out / signature_name(org.code, bundle.seq),
+        ]
+        write_file(written[0], body)
+        write_file(written[1], signature)
+        _mark_ready(session, actor, org, bundle, signer, body, carried)
+    except BaseException as exc:
+        writer.close()
+        for path in [*written, *writer.paths]:
+            path.unlink(missing_ok=True)
+        session.rollback()
+        _mark_failed(session, bundle, exc)
+        raise
+    return [*written, *writer.paths]
+
+
+def _write_stream(session, storage, org, bundle, writer) -> tuple[list[str], dict]:
+    created = utcnow()
+    manifest = {
+        "type": "bundle",
+        "org": org.code,
+        "seq": bundle.seq,
+        "since": bundle.since,
+        "created_at": rfc3339(created),
+        "packages": [],
+        "licenses": [],
+        "tuf": [],
+        "yanked": contents.yanked(session, org),
+    }
+    with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        for package in contents.packages(session, org, bundle.since):
+            member = f"packages/{package.id}"
+            chunks = storage.iter_range(package.storage_key, 0, package.size)
+            _add_stream(tar, member, package.size, chunks)
+            manifest["packages"].append({**package_json(package, detail=True), "member": member})
+        for row in contents.licenses(session, org):
+            member = f"licenses/{row.id}.lic"
+            _add_bytes(tar, member, row.file_text.encode())
+            manifest["licenses"].append({"id": row.id, "status": row.status, "member": member})
+        for code, name, body in contents.tuf_metadata(session, org):
+            member = f"tuf/{code}/{name}"
+            _add_bytes(tar, member, body.encode())
+            manifest["tuf"].append({"product": code, "name": name, "member": member})
+        _add_bytes(tar, "rings.json", _json(contents.rings(session, org)))
+        _add_bytes(tar, "keys.json", _json(contents.keys(session)))
+    writer.close()
+    return [p["id"] for p in manifest["packages"]], manifest
+
+
+def signer_key(signer: Signer, endorsers) -> dict:
+    """The signing key and the older keys' signatures over its statement."""
+    statement = key_statement(signer.kid, signer.public_key_pem)
+    return {
+        "kid": signer.kid,
+        "public_key_pem": signer.public_key_pem,
+        "endorsements": [
+            {"by": old.kid, "sig": base64.b64encode(old.sign(statement)).decode()}
+            for old in endorsers
+            if old.kid != signer.kid
+        ],
+    }
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True).encode()
+
+
+class _IterReader(io.RawIOBase):
+    """A file-like over an iterator of chunks, for tarfile to copy from."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        super().__init__()
+        self._chunks, self._left = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._left:
+            self._left = next(self._chunks, b"")
+            if not self._left:
+                return 0
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
+def _add_stream(tar: tarfile.TarFile, name: str, size: int, chunks: Iterator[bytes]) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = size, 0o644
+    tar.addfile(info, io.BufferedReader(_IterReader(chunks), buffer_size=CHUNK))
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(data), 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _mark_ready(session, actor, org, bundle, signer, body, carried) -> None:
+    bundle = session.merge(bundle)
+    bundle.status, bundle.kid, bundle.manifest = "ready", signer.kid, body.decode()
+    bundle.finished_at = utcnow()
+    if carried:
+        session.execute(
+            BundlePackage.__table__.insert(),
+            [{"bundle_id": bundle.id, "package_id": package_id} for package_id in carried],
+        )
+    record(
+        session,
+        actor,
+        "bundle.export",
+        target_type="bundle",
+        target_id=bundle.id,
+        org_id=org.id,
+        seq=bundle.seq,
+        since=bundle.since,
+        packages=len(carried),
+    )
+    session.commit()
+
+
+def _mark_failed(session, bundle, exc: BaseException) -> None:
+    """Best effort: with the database itself down the row stays `building`, which no
+    incremental bundle counts from either."""
+    with suppress(SQLAlchemyError):
+        row = session.get(Bundle, bundle.id)
+        row.status, row.finished_at = "failed", utcnow()
+        row.error = str(exc)[:500] or type(exc).__name__
+        session.commit()

@@ -1,0 +1,54 @@
+"""Offline bundles: the bundles exported per organisation and the packages each carried
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-01 19:30:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "bundles",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("org_id", sa.String(length=32), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("since", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("kid", sa.String(length=16), nullable=True),
+        sa.Column("manifest", sa.Text(), nullable=True),
+        sa.Column("created_by", sa.String(length=32), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["created_by"], ["users.id"]),
+        sa.ForeignKeyConstraint(["org_id"], ["organisations.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("org_id", "seq", name="uq_bundle_seq"),
+    )
+    op.create_index("ix_bundles_org_id", "bundles", ["org_id"], unique=False)
+    op.create_table(
+        "bundle_packages",
+        sa.Column("bundle_id", sa.String(length=32), nullable=False),
+        sa.Column("package_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(["bundle_id"], ["bundles.id"]),
+        sa.ForeignKeyConstraint(["package_id"], ["packages.id"]),
+        sa.PrimaryKeyConstraint("bundle_id", "package_id"),
+    )
+    op.create_index(
+        "ix_bundle_packages_package_id", "bundle_packages", ["package_id"], unique=False
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_bundle_packages_package_id", table_name="bundle_packages")
+    op.drop_table("bundle_packages")
+    op.drop_index("ix_bundles_org_id", table_name="bundles")
+    op.drop_table("bundles")

@@ -1,0 +1,207 @@
+"""`distro mirror import`: verify a bundle, then take it in, all of it or nothing.
+
+Order of the checks: the manifest's signature (by a trusted or an endorsed key), then
+the organisation and the sequence (a gap names the bundle missing), then the parts as
+they stream: each part's size and SHA-256, each package's size and SHA-256 against the
+signed manifest, the TUF metadata as a TUF client checks it. Package bytes go to
+temporary objects of the mirror's store while they stream; only when everything has
+verified are they moved to their final keys and the rows written, in one transaction.
+A killed import leaves temporaries nobody lists and no row: run it again and it
+finishes. A bundle imported before changes nothing.
+"""
+
+from __future__ import annotations
+
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from distro.bundles.format import (
+    MAX_MANIFEST,
+    MIB,
+    BundleInvalid,
+    PartReader,
+    find_manifest,
+    parse_manifest,
+    read_bytes,
+)
+from distro.mirror import trust
+from distro.mirror.models import MirrorBundle, MirrorDocument, MirrorPackage, MirrorState
+from distro.mirror.site import Site
+from distro.storage.base import CHUNK, blob_key
+
+MAX_DOCUMENT = 64 * MIB
+
+
+@dataclass(frozen=True)
+class Imported:
+    seq: int
+    packages: int
+    already: bool = False
+
+
+@dataclass
+class _Incoming:
+    blobs: list[tuple[str, str]]  # (temporary key, final key)
+    documents: dict[tuple[str, str], str]
+
+
+def import_bundle(site: Site, folder: Path) -> Imported:
+    """Take the bundle in `folder` into the mirror, or raise BundleInvalid naming why
+    not. One import at a time: it holds the mirror's lock, and first removes what a
+    killed import left in the store's temporaries."""
+    with site.import_lock():
+        site.remove_temporaries()
+        return _import(site, folder)
+
+
+def _import(site: Site, folder: Path) -> Imported:
+    manifest_path, signature_path = find_manifest(folder)
+    body = read_bytes(manifest_path, MAX_MANIFEST)
+    signature = read_bytes(signature_path, 4096)
+    with site.session() as session:
+        state = session.get(MirrorState, 1)
+        kid, pem = trust.signing_key(body, signature, state.trusted_keys)
+        manifest = parse_manifest(body)
+        _check_sequence(session, state, manifest)
+        if session.get(MirrorBundle, manifest["seq"]) is not None:
+            return Imported(manifest["seq"], 0, already=True)
+        incoming = _stream(site, folder, manifest)
+        try:
+            _check_tuf(session, manifest, incoming.documents)
+            _take_in(session, site, state, manifest, incoming, kid, pem)
+        except BaseException:
+            for temp, _final in incoming.blobs:
+                site.storage.delete(temp)
+            raise
+    return Imported(manifest["seq"], len(manifest["packages"]))
+
+
+def _check_sequence(session: Session, state: MirrorState, manifest: dict) -> None:
+    org, seq, since = manifest.get("org"), manifest.get("seq"), manifest.get("since")
+    if state.org is not None and org != state.org:
+        raise BundleInvalid(f"the bundle is for organisation {org}, this mirror is {state.org}'s")
+    if not isinstance(seq, int) or (since is not None and not isinstance(since, int)):
+        raise BundleInvalid("the manifest's seq and since must be whole numbers")
+    held = session.scalar(select(func.max(MirrorBundle.seq))) or 0
+    if session.get(MirrorBundle, seq) is not None:
+        return
+    if since is not None and session.get(MirrorBundle, since) is None:
+        if since > held:
+            raise BundleInvalid(
+                f"bundle {seq} continues from bundle {since}, which this mirror has not "
+                f"imported (it holds up to {held}): import bundle {since} first"
+            )
+        raise BundleInvalid(f"bundle {seq} continues from bundle {since}, never imported here")
+    if seq < held:
+        raise BundleInvalid(f"bundle {seq} is older than bundle {held}, which this mirror holds")
+
+
+def _stream(site: Site, folder: Path, manifest: dict) -> _Incoming:
+    packages = {p["member"]: p for p in manifest["packages"]}
+    documents = {d["member"]: ("license", f"{d['id']}.lic") for d in manifest["licenses"]}
+    documents |= {t["member"]: (f"tuf/{t['product']}", t["name"]) for t in manifest["tuf"]}
+    documents |= {"rings.json": ("rings", "rings.json"), "keys.json": ("keys", "keys.json")}
+    incoming = _Incoming([], {})
+    reader = PartReader(folder, manifest["parts"])
+    try:
+        with tarfile.open(fileobj=reader, mode="r|") as tar:
+            for member in tar:
+                if member.name in packages:
+                    incoming.blobs.append(
+                        _take_package(site, tar, member, packages.pop(member.name))
+                    )
+                elif member.name in documents and member.isfile() and member.size <= MAX_DOCUMENT:
+                    data = tar.extractfile(member).read()
+                    incoming.documents[documents.pop(member.name)] = data.decode()
+                else:
+                    raise BundleInvalid(
+                        f"the bundle holds {member.name}, which its manifest does not list"
+                    )
+        reader.drain()
+    except BaseException:
+        for temp, _final in incoming.blobs:
+            site.storage.delete(temp)
+        raise
+    missing = [*packages, *documents]
+    if missing:
+        raise BundleInvalid(f"the bundle lacks {missing[0]}, which its manifest lists")
+    return incoming
+
+
+def _take_package(site: Site, tar, member, package: dict) -> tuple[str, str]:
+    if not member.isfile() or member.size != package["size"]:
+        raise BundleInvalid(f"{member.name} is not the {package['size']} bytes the manifest says")
+    writer = site.storage.open_writer(package["size"])
+    source = tar.extractfile(member)
+    try:
+        while chunk := source.read(CHUNK):
+            writer.write(chunk)
+        temp = writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    if writer.hexdigest() != package["sha256"]:
+        site.storage.delete(temp)
+        raise BundleInvalid(f"package {package['filename']} does not match its signed SHA-256")
+    return temp, blob_key(package["sha256"])
+
+
+def _check_tuf(session: Session, manifest: dict, documents: dict) -> None:
+    for product in sorted({t["product"] for t in manifest["tuf"]}):
+        kind = f"tuf/{product}"
+        incoming = {name: body.encode() for (k, name), body in documents.items() if k == kind}
+        trust.check_tuf(product, _held_tuf(session, kind), incoming)
+
+
+def _held_tuf(session: Session, kind: str) -> dict[str, tuple[int, bytes]]:
+    """role -> (version, bytes) of the newest metadata the mirror holds per role."""
+    held: dict[str, tuple[int, bytes]] = {}
+    for row in session.scalars(select(MirrorDocument).where(MirrorDocument.kind == kind)):
+        metadata = trust._load(kind, row.name, row.body.encode())
+        role = trust._role(row.name)
+        if role not in held or metadata.signed.version > held[role][0]:
+            held[role] = (metadata.signed.version, row.body.encode())
+    return held
+
+
+def _take_in(session, site, state, manifest, incoming, kid, pem) -> None:
+    for temp, final in incoming.blobs:
+        site.storage.promote(temp, final)
+    seq = manifest["seq"]
+    for package in manifest["packages"]:
+        body = {k: v for k, v in package.items() if k != "member"}
+        session.merge(
+            MirrorPackage(
+                id=package["id"],
+                product=package["product"],
+                version=package["version"],
+                sha256=package["sha256"],
+                size=package["size"],
+                blob_key=blob_key(package["sha256"]),
+                body=body,
+                yanked=False,
+                seq=seq,
+            )
+        )
+    yanked = set(manifest.get("yanked", []))
+    if yanked:
+        for row in session.scalars(select(MirrorPackage).where(MirrorPackage.id.in_(yanked))):
+            row.yanked = True
+    for (kind, name), text in incoming.documents.items():
+        session.merge(MirrorDocument(kind=kind, name=name, body=text, seq=seq))
+    state.org = manifest["org"]
+    state.trusted_keys = {**state.trusted_keys, kid: pem}
+    session.add(
+        MirrorBundle(
+            seq=seq,
+            since=manifest["since"],
+            kid=kid,
+            created_at=manifest["created_at"],
+            packages=len(manifest["packages"]),
+        )
+    )
+    session.commit()
