@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from distro.accounts.models import Organisation
 from distro.bundles.models import Bundle, BundlePackage
 from distro.core.clock import rfc3339
-from distro.installations.models import RingApproval
+from distro.installations.models import DEFAULT_RING, Installation, RingApproval
 from distro.licenses.models import License
 from distro.patches.entitlement import org_lines, within_lines
 from distro.patches.models import Package, Product
@@ -69,6 +69,24 @@ def rings(session: Session, org: Organisation) -> list[dict]:
         }
         for row, code in rows
     ]
+
+
+def products(session: Session, org: Organisation) -> list[dict]:
+    lines = org_lines(session, org.id)
+    rows = session.scalars(select(Product).where(Product.id.in_(lines)).order_by(Product.code))
+    return [{"code": row.code, "name": row.name} for row in rows]
+
+
+def installation_rings(session: Session, org: Organisation) -> list[dict]:
+    """The ring of each of the organisation's installations, as its admin set them: a
+    site mirror caps an installation's update plan at its ring's approval."""
+    rows = session.execute(
+        select(Installation.name, Installation.ring, Product.code)
+        .join(Product, Product.id == Installation.product_id)
+        .where(Installation.org_id == org.id, Installation.ring != DEFAULT_RING)
+        .order_by(Product.code, Installation.name)
+    ).all()
+    return [{"product": code, "name": name, "ring": ring} for name, ring, code in rows]
 
 
 def keys(session: Session) -> list[dict]:

@@ -146,7 +146,9 @@ def _write_stream(session, storage, org, bundle, writer) -> tuple[list[str], dic
             member = f"tuf/{code}/{name}"
             _add_bytes(tar, member, body.encode())
             manifest["tuf"].append({"product": code, "name": name, "member": member})
+        _add_bytes(tar, "products.json", _json(contents.products(session, org)))
         _add_bytes(tar, "rings.json", _json(contents.rings(session, org)))
+        _add_bytes(tar, "installations.json", _json(contents.installation_rings(session, org)))
         _add_bytes(tar, "keys.json", _json(contents.keys(session)))
     writer.close()
     return [p["id"] for p in manifest["packages"]], manifest

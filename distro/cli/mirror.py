@@ -8,7 +8,11 @@ from pathlib import Path
 import click
 
 from distro.cli.errors import fail_cleanly
+from distro.cli.params import WholeNumber
+from distro.mirror import tokens
 from distro.mirror.imports import import_bundle
+from distro.mirror.reports import export_reports
+from distro.mirror.server import MirrorServer
 from distro.mirror.site import init_site, open_site
 
 FOLDER = click.Path(file_okay=False, path_type=Path)
@@ -54,3 +58,48 @@ def mirror_import(bundle_dir, folder):
     else:
         click.echo(f"bundle {result.seq} imported: {result.packages} packages")
     click.echo(result.seq)
+
+
+@mirror_group.command("tokens")
+@click.argument("action", type=click.Choice(["create"]))
+@click.option("--dir", "folder", required=True, type=FOLDER, help="the mirror's folder")
+@click.option("--name", required=True, help="what the token is for (an installer's host)")
+@fail_cleanly
+def mirror_tokens(action, folder, name):
+    """Create an installer token of the site; the secret is the last line, shown once."""
+    site = open_site(folder)
+    with site.session() as session:
+        token, secret = tokens.create_token(session, name)
+        session.commit()
+    site.engine.dispose()
+    click.echo(f"token {token.id} of this mirror; the secret below is shown once:")
+    click.echo(secret)
+
+
+@mirror_group.command("reports")
+@click.option("--dir", "folder", required=True, type=FOLDER, help="the mirror's folder")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@fail_cleanly
+def mirror_reports(folder, out):
+    """Write the installation reports received since the last such file, for the vendor."""
+    site = open_site(folder)
+    try:
+        count = export_reports(site, out)
+    except OSError as exc:
+        click.echo(f"error: {out} not written: {exc.strerror or exc}", err=True)
+        raise SystemExit(1) from None
+    finally:
+        site.engine.dispose()
+    click.echo(f"{count} reports written to {out}")
+    click.echo(count)
+
+
+@mirror_group.command("serve")
+@click.option("--dir", "folder", required=True, type=FOLDER, help="the mirror's folder")
+@click.option("--bind", default="127.0.0.1:8080", show_default=True, help="HOST:PORT")
+@click.option("--workers", type=WholeNumber(1, 64), default=2, show_default=True)
+@fail_cleanly
+def mirror_serve(folder, bind, workers):
+    """Serve the installer API of the mirror under gunicorn."""
+    open_site(folder).engine.dispose()  # a clear error now, not in every worker
+    MirrorServer(folder, {"bind": bind, "workers": workers}).run()

@@ -12,6 +12,7 @@ finishes. A bundle imported before changes nothing.
 
 from __future__ import annotations
 
+import json
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +29,15 @@ from distro.bundles.format import (
     parse_manifest,
     read_bytes,
 )
+from distro.core.versions import version_key
 from distro.mirror import trust
 from distro.mirror.models import MirrorBundle, MirrorDocument, MirrorPackage, MirrorState
 from distro.mirror.site import Site
 from distro.storage.base import CHUNK, blob_key
 
 MAX_DOCUMENT = 64 * MIB
+# The lists a bundle carries whole, each replacing the one before.
+LISTS = ("products.json", "rings.json", "installations.json", "keys.json")
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def _stream(site: Site, folder: Path, manifest: dict) -> _Incoming:
     packages = {p["member"]: p for p in manifest["packages"]}
     documents = {d["member"]: ("license", f"{d['id']}.lic") for d in manifest["licenses"]}
     documents |= {t["member"]: (f"tuf/{t['product']}", t["name"]) for t in manifest["tuf"]}
-    documents |= {"rings.json": ("rings", "rings.json"), "keys.json": ("keys", "keys.json")}
+    documents |= {name: (name.removesuffix(".json"), name) for name in LISTS}
     incoming = _Incoming([], {})
     reader = PartReader(folder, manifest["parts"])
     try:
@@ -179,6 +183,10 @@ def _take_in(session, site, state, manifest, incoming, kid, pem) -> None:
                 id=package["id"],
                 product=package["product"],
                 version=package["version"],
+                version_key=version_key(package["version"]),
+                kind=package["kind"],
+                filename=package["filename"],
+                published_at=package["published_at"],
                 sha256=package["sha256"],
                 size=package["size"],
                 blob_key=blob_key(package["sha256"]),
@@ -193,6 +201,10 @@ def _take_in(session, site, state, manifest, incoming, kid, pem) -> None:
             row.yanked = True
     for (kind, name), text in incoming.documents.items():
         session.merge(MirrorDocument(kind=kind, name=name, body=text, seq=seq))
+    statuses = [{"id": item["id"], "status": item["status"]} for item in manifest["licenses"]]
+    session.merge(
+        MirrorDocument(kind="licenses", name="licenses.json", body=json.dumps(statuses), seq=seq)
+    )
     state.org = manifest["org"]
     state.trusted_keys = {**state.trusted_keys, kid: pem}
     session.add(

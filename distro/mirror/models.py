@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from distro.core.clock import utcnow
@@ -43,10 +43,15 @@ class MirrorPackage(MirrorBase):
     """A package as the vendor's API described it, and where its bytes are."""
 
     __tablename__ = "mirror_packages"
+    __table_args__ = (Index("ix_mirror_packages_listing", "product", "version_key", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    product: Mapped[str] = mapped_column(String(32), index=True)
+    product: Mapped[str] = mapped_column(String(32))
     version: Mapped[str] = mapped_column(String(64))
+    version_key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))
+    published_at: Mapped[str] = mapped_column(String(40))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     blob_key: Mapped[str] = mapped_column(String(128))
@@ -65,3 +70,33 @@ class MirrorDocument(MirrorBase):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     body: Mapped[str] = mapped_column(Text)
     seq: Mapped[int] = mapped_column(Integer)
+
+
+class MirrorToken(MirrorBase):
+    """An installer token of the site: only its SHA-256 is kept."""
+
+    __tablename__ = "mirror_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MirrorReport(MirrorBase):
+    """An installation's report to the mirror, kept for the trip back to the vendor;
+    `id` is what lets the vendor count it once however often the file is imported."""
+
+    __tablename__ = "mirror_reports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    installation: Mapped[str] = mapped_column(String(64))
+    product: Mapped[str] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(16))
+    package_id: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    token_id: Mapped[str] = mapped_column(ForeignKey("mirror_tokens.id"))
+    reported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    exported_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
