@@ -17,6 +17,7 @@ import json
 import tarfile
 from collections.abc import Iterator
 from contextlib import suppress
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -41,8 +42,11 @@ from distro.core.errors import Conflict, ValidationError
 from distro.licenses.models import License
 from distro.licenses.rules import active_clause
 from distro.patches.catalogue import package_json
+from distro.patches.entitlement import org_lines
+from distro.patches.models import Product
 from distro.signing.signer import Signer
 from distro.storage.base import CHUNK, ObjectStorage
+from distro.tuf import repository
 
 
 def check_request(session: Session, org: Organisation, since: int | None) -> None:
@@ -90,15 +94,18 @@ def build(
     out: Path,
     part_bytes: int,
     endorsers: list[Signer] = (),
+    valid: timedelta = timedelta(days=90),
 ) -> list[Path]:
     """Write a reserved bundle's files into `out` and mark it ready; on any failure mark
     it failed, remove what was written and raise. Returns the files, manifest first.
     `endorsers`: the vendor's older keys this host still holds, which vouch for `signer`
-    to a mirror that trusts one of them (`distro.mirror.trust`)."""
+    to a mirror that trusts one of them (`distro.mirror.trust`). `valid`: how long the
+    bundle's TUF timestamps live (`DISTRO_BUNDLE_VALID_DAYS`)."""
     org = session.get(Organisation, bundle.org_id)
     writer = PartWriter(out, org.code, bundle.seq, part_bytes)
     written: list[Path] = []
     try:
+        _offline_timestamps(session, org, signer, valid)
         carried, manifest = _write_stream(session, storage, org, bundle, writer)
         manifest.update(kid=signer.kid, parts=writer.parts, signer=signer_key(signer, endorsers))
         body, signature = sign_manifest(manifest, signer)
@@ -117,6 +124,16 @@ def build(
         _mark_failed(session, bundle, exc)
         raise
     return [*written, *writer.paths]
+
+
+def _offline_timestamps(session, org, signer, valid: timedelta) -> None:
+    """Sign each of the organisation's products a timestamp that outlives the trip (a
+    few products: per-product work, not per-organisation)."""
+    for product in session.scalars(
+        select(Product).where(Product.id.in_(org_lines(session, org.id)))
+    ):
+        repository.offline_timestamp(session, product, signer, valid)
+    session.commit()
 
 
 def _write_stream(session, storage, org, bundle, writer) -> tuple[list[str], dict]:

@@ -3,9 +3,11 @@ its sequence number is the last line printed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from distro.accounts import services as accounts
@@ -53,7 +55,15 @@ def bundles_export(org_code, out, since, part_mib):
     bundle = export.reserve(session, CLI, org, since)
     try:
         files = export.build(
-            session, get_storage(), signer, CLI, bundle, out, part_mib * MIB, older
+            session,
+            get_storage(),
+            signer,
+            CLI,
+            bundle,
+            out,
+            part_mib * MIB,
+            older,
+            timedelta(days=current_app.config["BUNDLE_VALID_DAYS"]),
         )
     except OSError as exc:  # a full disk, a folder that vanished: the bundle is failed
         raise ValidationError(f"bundle {bundle.seq} not written: {exc.strerror or exc}") from None

@@ -36,6 +36,9 @@ def default_config(cwd: Path | None = None) -> dict:
         "PROXY_BUFFER_KIB": 256,
         # How many of the root keys in signing_keys/tuf-root/ must sign a TUF root.
         "TUF_ROOT_THRESHOLD": 1,
+        # How long a site mirror's installers may go on verifying an offline bundle's TUF
+        # timestamp (its other metadata lives a year): the longest gap between bundles.
+        "BUNDLE_VALID_DAYS": 90,
         # Bearer token that /metrics answers to; unset, /metrics does not exist.
         "METRICS_TOKEN": None,
         "LOG_FORMAT": "text",  # or "json": one JSON object per line
@@ -96,7 +99,11 @@ def check_config(config: dict) -> None:
     body = config["MAX_BODY_BYTES"]
     if isinstance(body, bool) or not isinstance(body, int) or not 4096 <= body <= 64 * 1024**2:
         raise ConfigError("DISTRO_MAX_BODY_BYTES must be a whole number from 4096 to 67108864")
-    for name, low, high in (("FANOUT_BATCH", 1, 10_000), ("MAX_IMPORT_BYTES", 1024, 2**40)):
+    for name, low, high in (
+        ("FANOUT_BATCH", 1, 10_000),
+        ("MAX_IMPORT_BYTES", 1024, 2**40),
+        ("BUNDLE_VALID_DAYS", 1, 365),
+    ):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"DISTRO_{name} must be a whole number from {low} to {high}")

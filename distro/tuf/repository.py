@@ -246,10 +246,16 @@ def _next(session: Session, product: Product, role: str) -> int:
     return (current or 0) + 1
 
 
-def _new_timestamp(session: Session, product: Product, online: Signer, snapshot: int) -> None:
+def _new_timestamp(
+    session: Session,
+    product: Product,
+    online: Signer,
+    snapshot: int,
+    lifetime: timedelta = TIMESTAMP_LIFETIME,
+) -> None:
     timestamp = Timestamp(
         version=_next(session, product, "timestamp"),
-        expires=_expiry(TIMESTAMP_LIFETIME),
+        expires=_expiry(lifetime),
         snapshot_meta=MetaFile(snapshot),
     )
     _store(session, product, Metadata(timestamp), [online])
@@ -257,9 +263,33 @@ def _new_timestamp(session: Session, product: Product, online: Signer, snapshot:
 
 
 def timestamp_is_stale(session: Session, product: Product) -> bool:
-    """Whether less than half of the timestamp's life is left (so it is re-signed)."""
+    """Whether less than half of the timestamp's life is left, or it is older than half
+    a life (a bundle's long-lived one, `offline_timestamp`): then it is re-signed, so
+    that online clients keep a freeze caught within a day."""
     current = latest(session, product.id, "timestamp")
-    return current is not None and current.expires - utcnow() <= TIMESTAMP_RENEW_WITHIN
+    if current is None:
+        return False
+    now = utcnow()
+    return (
+        current.expires - now <= TIMESTAMP_RENEW_WITHIN
+        or now - current.created_at >= TIMESTAMP_LIFETIME - TIMESTAMP_RENEW_WITHIN
+    )
+
+
+def offline_timestamp(
+    session: Session, product: Product, online: Signer, lifetime: timedelta
+) -> None:
+    """A new timestamp that lives `lifetime`, for an offline bundle: a site mirror holds
+    no key to re-sign one, and its installers' TUF clients refuse an expired timestamp.
+    The next request to this server after half a day replaces it for online clients."""
+    _lock(session, product)
+    current = latest(session, product.id, "timestamp")
+    if current is None:
+        return
+    online = _online(product, online)
+    _check_online(_current_root(session, product), online)
+    snapshot = json.loads(current.body)["signed"]["meta"]["snapshot.json"]["version"]
+    _new_timestamp(session, product, online, snapshot, lifetime)
 
 
 def refresh_timestamp(session: Session, product: Product, online: Signer) -> bool:

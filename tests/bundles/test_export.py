@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import tarfile
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
 
 from distro.bundles.format import PartReader
+from distro.patches.models import Product
 from distro.signing.signer import canonical_json, load_public_pem, verify
+from distro.tuf import repository
 from tests.bundles.conftest import export, manifest_of
+from tests.conftest import db_session
 
 
 def _members(folder, manifest) -> dict[str, bytes]:
@@ -55,3 +62,22 @@ def test_an_incremental_bundle_carries_only_what_is_new(runner, vendor, tmp_path
     export(runner, tmp_path / "one")
     assert export(runner, tmp_path / "two", "--since", "1") == 2
     assert manifest_of(tmp_path / "two")["packages"] == []
+
+
+def test_the_bundles_timestamp_outlives_the_trip_and_online_clients_get_a_fresh_one(
+    app, runner, vendor, tmp_path
+):
+    out = tmp_path / "stick"
+    export(runner, out)
+    members = _members(out, manifest_of(out))
+    signed = json.loads(members["tuf/erp/timestamp.json"])["signed"]
+    expires = datetime.fromisoformat(signed["expires"].replace("Z", "+00:00"))
+    assert expires - datetime.now(UTC) > timedelta(days=89)
+    with db_session(app) as session:
+        product = session.scalars(select(Product).where(Product.code == "erp")).one()
+        assert not repository.timestamp_is_stale(session, product)
+        row = repository.latest(session, product.id, "timestamp")
+        assert row.version == signed["version"]
+        row.created_at -= timedelta(hours=13)  # half a day on: online clients get a new one
+        session.commit()
+        assert repository.timestamp_is_stale(session, product)
