@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
         doctor,
         imports,
         init,
+        installations,
         keys,
         licenses,
         mail,
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
         client_cli.fetch_command,
         imports.import_command,
         bundles.bundles_group,
+        installations.installations_group,
     ):
         app.cli.add_command(command)
 

@@ -44,6 +44,8 @@ class Installation(Base):
     last_failure_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_failure_package_id: Mapped[str | None] = mapped_column(String(32))
     last_failure_error: Mapped[str | None] = mapped_column(Text)
+    # "mirror" when its newest report came in a site mirror's file (offline site).
+    via: Mapped[str | None] = mapped_column(String(16))
     org: Mapped[Organisation] = relationship()
     product: Mapped[Product] = relationship()
 
@@ -63,6 +65,8 @@ class InstallationEvent(Base):
     package_id: Mapped[str | None] = mapped_column(String(32), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     token_id: Mapped[str | None] = mapped_column(String(32))
+    # A site mirror's id of the report: unique, so a file imported twice counts once.
+    report_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 

@@ -7,18 +7,20 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from distro.accounts.auth import page_access
+from distro.api.inputs import streams_body
 from distro.core.db import get_session
 from distro.core.errors import DistroError, NotFound
 from distro.core.pagekit import ButtonForm, attempt, csv_response, page_cursor, show_error
 from distro.core.pagination import paginate
 from distro.core.parsers import SEVERITIES
-from distro.installations import advisories, services
+from distro.installations import advisories, offline, services
 from distro.installations import eligible as upgrades_due
 from distro.installations import fleet as fleet_service
 from distro.installations.behind import behind, org_totals
@@ -34,6 +36,10 @@ PAGE = 50
 
 class RingForm(FlaskForm):
     ring = StringField(_l("Ring"), validators=[DataRequired(), Length(max=32)])
+
+
+class ReportsForm(FlaskForm):
+    file = FileField(_l("Reports file of a site mirror (distro mirror reports)"))
 
 
 class ApprovalForm(FlaskForm):
@@ -120,10 +126,39 @@ def installations(actor):
         codes=codes,
         form=form,
         ring_form=RingForm(),
+        reports_form=ReportsForm(prefix="r"),
         button=ButtonForm(),
         planner=planner,
         staff_view=actor.is_staff,
     )
+
+
+@bp.post("/installations/import")
+@streams_body("MAX_IMPORT_BYTES")
+@page_access("customer_admin")
+def import_reports(actor):
+    """The return trip of an offline site: its mirror's reports file, uploaded."""
+    form = ReportsForm(prefix="r")
+    if not (form.validate_on_submit() and form.file.data):
+        flash(_("Choose the reports file to import."), "error")
+        return redirect(url_for("installation_pages.installations"))
+    raw = form.file.data.stream.read(offline.MAX_FILE_BYTES + 1)
+    session = get_session()
+    try:
+        result = offline.import_reports(session, actor, actor.user.org, raw)
+        session.commit()
+    except DistroError as exc:
+        session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(
+            _(
+                "%(new)s reports imported, %(repeated)s imported before.",
+                new=result.new,
+                repeated=result.repeated,
+            )
+        )
+    return redirect(url_for("installation_pages.installations"))
 
 
 @bp.post("/installations/<installation_id>/ring")

@@ -7,7 +7,8 @@ installation. Approvals are per organisation, ring and product.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -42,13 +43,32 @@ def _unprocessable(exc: DistroError) -> RuleViolation:
     return RuleViolation(exc.message, code=exc.code, field=exc.field)
 
 
+@dataclass(frozen=True)
+class Report:
+    """One installer report, parsed and checked against the organisation's licenses."""
+
+    name: str
+    product: Product
+    version: str
+    event: str
+    package_id: str | None
+    error: str | None
+
+
 def report(session: Session, actor: Actor, body: dict) -> Installation:
     """Record one report; the installation is created by its first one."""
     # Installer tokens belong to a customer admin's organisation (tokens.create_token).
     if actor.org_id is None or not (actor.is_installer or actor.role == "customer_admin"):
         raise Forbidden("only installer tokens and customer admins report installations")
+    parsed = parse_report(session, actor.org_id, body)
+    token_id = actor.token.id if actor.token else None
+    return record_report(session, actor.org_id, parsed, at=utcnow(), token_id=token_id)
+
+
+def parse_report(session: Session, org_id: str, body: dict) -> Report:
+    """A report's fields, or the 400/422 naming the one that is wrong."""
     name = parse_name(body.get("installation"), "installation")
-    product, line = _licensed_product(session, actor.org_id, body.get("product"))
+    product, line = _licensed_product(session, org_id, body.get("product"))
     if product is None:
         raise RuleViolation(
             f"no product {body.get('product')!r}", code="unknown_product", field="product"
@@ -62,42 +82,62 @@ def report(session: Session, actor: Actor, body: dict) -> Installation:
         raise RuleViolation(f"event must be one of {', '.join(EVENTS)}", field="event")
     package_id = _package_of(session, product, line, body.get("package_id"))
     error = parse_text(body.get("error"), "error", MAX_ERROR, multiline=True) or None
-    installation, created = _installation(session, actor.org_id, product, name)
-    now = utcnow()
-    old_key = None if created else installation.version_key
-    installation.version, installation.version_key = version, version_key(version)
-    installation.last_seen_at = now
-    summary.moved(
-        session,
-        product_id=product.id,
-        org_id=actor.org_id,
-        old_key=old_key,
-        new_key=installation.version_key,
-        new_version=version,
-    )
-    if event == "failed":
-        installation.last_failure_at = now
-        installation.last_failure_package_id = package_id
-        installation.last_failure_error = error
-        if package_id:
-            summary.failed(
-                session,
-                product_id=product.id,
-                org_id=actor.org_id,
-                package_id=package_id,
-                error=error,
-            )
-    elif event == "installed" and package_id and package_id == installation.last_failure_package_id:
-        installation.last_failure_at = installation.last_failure_error = None
-        installation.last_failure_package_id = None
+    return Report(name, product, version, event, package_id, error)
+
+
+def record_report(
+    session: Session,
+    org_id: str,
+    report: Report,
+    *,
+    at: datetime,
+    token_id: str | None = None,
+    via: str | None = None,
+    report_id: str | None = None,
+) -> Installation:
+    """Apply a report made `at` (now, or when a site mirror received it: `via`
+    "mirror"). A report older than what the installation last said is kept as an event
+    but moves nothing: a mirror's file may come in after newer online reports."""
+    product, package_id, error = report.product, report.package_id, report.error
+    installation, created = _installation(session, org_id, product, report.name)
+    if created or at >= installation.last_seen_at:
+        old_key = None if created else installation.version_key
+        installation.version = report.version
+        installation.version_key = version_key(report.version)
+        installation.last_seen_at, installation.via = at, via
+        summary.moved(
+            session,
+            product_id=product.id,
+            org_id=org_id,
+            old_key=old_key,
+            new_key=installation.version_key,
+            new_version=report.version,
+        )
+        if report.event == "failed":
+            installation.last_failure_at = at
+            installation.last_failure_package_id = package_id
+            installation.last_failure_error = error
+        elif (
+            report.event == "installed"
+            and package_id
+            and package_id == installation.last_failure_package_id
+        ):
+            installation.last_failure_at = installation.last_failure_error = None
+            installation.last_failure_package_id = None
+    if report.event == "failed" and package_id:
+        summary.failed(
+            session, product_id=product.id, org_id=org_id, package_id=package_id, error=error
+        )
     session.add(
         InstallationEvent(
             installation_id=installation.id,
-            event=event,
-            version=version,
+            event=report.event,
+            version=report.version,
             package_id=package_id,
             error=error,
-            token_id=actor.token.id if actor.token else None,
+            token_id=token_id,
+            report_id=report_id,
+            created_at=at,
         )
     )
     return installation
@@ -324,6 +364,7 @@ def installation_json(installation: Installation) -> dict:
         "version": installation.version,
         "ring": installation.ring,
         "last_seen": rfc3339(installation.last_seen_at),
+        "via": installation.via,
         "created_at": rfc3339(installation.created_at),
         "last_failure": (
             {

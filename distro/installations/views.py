@@ -7,13 +7,14 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from distro.accounts.auth import api_access
-from distro.api.inputs import json_body
+from distro.accounts.services import find_org
+from distro.api.inputs import json_body, streams_body
 from distro.core.db import get_session
 from distro.core.errors import TooLarge, ValidationError
 from distro.core.limits import limiter
 from distro.core.pagination import page_json, paginate, parse_limit
 from distro.core.parsers import parse_name
-from distro.installations import advisories, services
+from distro.installations import advisories, offline, services
 from distro.installations.models import Installation
 from distro.patches import catalogue
 from distro.patches.entitlement import product_for
@@ -54,6 +55,23 @@ def updates(actor, code: str):
         ring=ring,
         approval=services.approval_json(approval, code) if approval else None,
     )
+
+
+@bp.post("/installations/import")
+@streams_body("MAX_IMPORT_BYTES")
+@api_access("customer_admin")
+def import_mirror_reports(actor):
+    """A site mirror's reports file (multipart `file`), for the caller's organisation;
+    staff name the organisation in the form field `org`."""
+    session = get_session()
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationError("send the reports file as the multipart field file", field="file")
+    raw = upload.stream.read(offline.MAX_FILE_BYTES + 1)
+    org = find_org(session, request.form.get("org", "")) if actor.is_staff else actor.user.org
+    result = offline.import_reports(session, actor, org, raw)
+    session.commit()
+    return jsonify(result.json())
 
 
 @bp.post("/installations/report")

@@ -1,4 +1,5 @@
-"""Offline bundles: the bundles exported per organisation and the packages each carried
+"""Offline bundles: the bundles exported per organisation and the packages each carried;
+installations reported through a site mirror
 
 Revision ID: 0010
 Revises: 0009
@@ -46,8 +47,19 @@ def upgrade() -> None:
         "ix_bundle_packages_package_id", "bundle_packages", ["package_id"], unique=False
     )
 
+    with op.batch_alter_table("installations") as batch_op:
+        batch_op.add_column(sa.Column("via", sa.String(length=16), nullable=True))
+    with op.batch_alter_table("installation_events") as batch_op:
+        batch_op.add_column(sa.Column("report_id", sa.String(length=32), nullable=True))
+        batch_op.create_unique_constraint("uq_installation_events_report_id", ["report_id"])
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("installation_events") as batch_op:
+        batch_op.drop_constraint("uq_installation_events_report_id", type_="unique")
+        batch_op.drop_column("report_id")
+    with op.batch_alter_table("installations") as batch_op:
+        batch_op.drop_column("via")
     op.drop_index("ix_bundle_packages_package_id", table_name="bundle_packages")
     op.drop_table("bundle_packages")
     op.drop_index("ix_bundles_org_id", table_name="bundles")
