@@ -94,6 +94,8 @@ def register_blueprints(app: Flask) -> None:
     from distro.accounts import views as account_views
     from distro.accounts.auth import API_PREFIX, csrf
     from distro.api import views as api_views
+    from distro.bundles import pages as bundle_pages
+    from distro.bundles import views as bundle_views
     from distro.installations import pages as installation_pages
     from distro.installations import views as installation_views
     from distro.licenses import pages as license_pages
@@ -127,6 +129,8 @@ def register_blueprints(app: Flask) -> None:
         license_views.bp,
         installation_views.bp,
         installation_pages.bp,
+        bundle_views.bp,
+        bundle_pages.bp,
         tuf_views.bp,
         package_pages.bp,
         feeds.bp,

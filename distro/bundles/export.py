@@ -17,8 +17,8 @@ import json
 import tarfile
 from collections.abc import Iterator
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -28,15 +28,15 @@ from distro.accounts.actor import Actor
 from distro.accounts.models import Organisation
 from distro.audit.events import record
 from distro.bundles import contents
+from distro.bundles.destinations import FolderDestination, StoreDestination, Written
 from distro.bundles.format import (
     PartWriter,
     key_statement,
     manifest_name,
     sign_manifest,
     signature_name,
-    write_file,
 )
-from distro.bundles.models import Bundle, BundlePackage
+from distro.bundles.models import Bundle, BundleFile, BundlePackage
 from distro.core.clock import rfc3339, today, utcnow
 from distro.core.errors import Conflict, ValidationError
 from distro.licenses.models import License
@@ -44,6 +44,7 @@ from distro.licenses.rules import active_clause
 from distro.patches.catalogue import package_json
 from distro.patches.entitlement import org_lines
 from distro.patches.models import Product
+from distro.signing.keys import KeySource, active_signer
 from distro.signing.signer import Signer
 from distro.storage.base import CHUNK, ObjectStorage
 from distro.tuf import repository
@@ -69,12 +70,28 @@ def check_request(session: Session, org: Organisation, since: int | None) -> Non
         )
 
 
-def reserve(session: Session, actor: Actor, org: Organisation, since: int | None) -> Bundle:
-    """A new bundle row with the organisation's next number, committed (status building)."""
+def signing_for(session: Session, source: KeySource, config) -> Signing:
+    """The host's active key, its older keys as endorsers, the configured validity."""
+    signer = active_signer(session, source)
+    older = tuple(k for k in source.private_keys().values() if k.kid != signer.kid)
+    return Signing(signer, older, timedelta(days=config["BUNDLE_VALID_DAYS"]))
+
+
+def reserve(
+    session: Session, actor: Actor, org: Organisation, since: int | None, destination: str
+) -> Bundle:
+    """A new bundle row with the organisation's next number, committed (status
+    building). A folder's bundle is built by the caller now (claimed at once); a store's
+    by `distro worker`."""
     check_request(session, org, since)
     seq = (session.scalar(select(func.max(Bundle.seq)).where(Bundle.org_id == org.id)) or 0) + 1
     bundle = Bundle(
-        org_id=org.id, seq=seq, since=since, created_by=actor.user.id if actor.user else None
+        org_id=org.id,
+        seq=seq,
+        since=since,
+        destination=destination,
+        claimed_at=utcnow() if destination == "folder" else None,
+        created_by=actor.user.id if actor.user else None,
     )
     session.add(bundle)
     try:
@@ -85,54 +102,65 @@ def reserve(session: Session, actor: Actor, org: Organisation, since: int | None
     return bundle
 
 
+@dataclass(frozen=True)
+class Signing:
+    """The key that signs a bundle, the older keys this host still holds that vouch for
+    it to a mirror trusting one of them (`distro.mirror.trust`), and how long the
+    bundle's TUF timestamps live (`DISTRO_BUNDLE_VALID_DAYS`)."""
+
+    signer: Signer
+    endorsers: tuple[Signer, ...] = ()
+    valid: timedelta = timedelta(days=90)
+
+
 def build(
     session: Session,
     storage: ObjectStorage,
-    signer: Signer,
+    signing: Signing,
     actor: Actor,
     bundle: Bundle,
-    out: Path,
+    destination: FolderDestination | StoreDestination,
     part_bytes: int,
-    endorsers: list[Signer] = (),
-    valid: timedelta = timedelta(days=90),
-) -> list[Path]:
-    """Write a reserved bundle's files into `out` and mark it ready; on any failure mark
-    it failed, remove what was written and raise. Returns the files, manifest first.
-    `endorsers`: the vendor's older keys this host still holds, which vouch for `signer`
-    to a mirror that trusts one of them (`distro.mirror.trust`). `valid`: how long the
-    bundle's TUF timestamps live (`DISTRO_BUNDLE_VALID_DAYS`)."""
+) -> list[Written]:
+    """Write a reserved bundle's files to `destination` and mark it ready; on any
+    failure mark it failed, remove what was written and raise. Returns the files,
+    manifest and signature first."""
     org = session.get(Organisation, bundle.org_id)
-    writer = PartWriter(out, org.code, bundle.seq, part_bytes)
-    written: list[Path] = []
+    writer = PartWriter(org.code, bundle.seq, part_bytes, destination.open_part)
     try:
-        _offline_timestamps(session, org, signer, valid)
+        _offline_timestamps(session, org, signing)
         carried, manifest = _write_stream(session, storage, org, bundle, writer)
-        manifest.update(kid=signer.kid, parts=writer.parts, signer=signer_key(signer, endorsers))
-        body, signature = sign_manifest(manifest, signer)
-        written = [
-            out / manifest_name(org.code, bundle.seq),
-            out / signature_name(org.code, bundle.seq),
+        manifest.update(
+            kid=signing.signer.kid,
+            parts=writer.parts,
+            signer=signer_key(signing.signer, signing.endorsers),
+        )
+        body, signature = sign_manifest(manifest, signing.signer)
+        files = [
+            destination.put(manifest_name(org.code, bundle.seq), body),
+            destination.put(signature_name(org.code, bundle.seq), signature),
+            *(
+                Written(**part, storage_key=key)
+                for part, key in zip(writer.parts, writer.keys, strict=True)
+            ),
         ]
-        write_file(written[0], body)
-        write_file(written[1], signature)
-        _mark_ready(session, actor, org, bundle, signer, body, carried)
+        _mark_ready(session, actor, org, bundle, signing.signer, body, carried, files)
     except BaseException as exc:
-        writer.close()
-        for path in [*written, *writer.paths]:
-            path.unlink(missing_ok=True)
+        writer.abort()
+        destination.discard()
         session.rollback()
-        _mark_failed(session, bundle, exc)
+        mark_failed(session, bundle, exc)
         raise
-    return [*written, *writer.paths]
+    return files
 
 
-def _offline_timestamps(session, org, signer, valid: timedelta) -> None:
+def _offline_timestamps(session, org, signing: Signing) -> None:
     """Sign each of the organisation's products a timestamp that outlives the trip (a
     few products: per-product work, not per-organisation)."""
     for product in session.scalars(
         select(Product).where(Product.id.in_(org_lines(session, org.id)))
     ):
-        repository.offline_timestamp(session, product, signer, valid)
+        repository.offline_timestamp(session, product, signing.signer, signing.valid)
     session.commit()
 
 
@@ -222,10 +250,22 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def _mark_ready(session, actor, org, bundle, signer, body, carried) -> None:
+def _mark_ready(session, actor, org, bundle, signer, body, carried, files) -> None:
     bundle = session.merge(bundle)
     bundle.status, bundle.kid, bundle.manifest = "ready", signer.kid, body.decode()
     bundle.finished_at = utcnow()
+    if bundle.destination == "store":
+        session.add_all(
+            BundleFile(
+                bundle_id=bundle.id,
+                name=f.name,
+                size=f.size,
+                sha256=f.sha256,
+                storage_key=f.storage_key,
+                position=position,
+            )
+            for position, f in enumerate(files)
+        )
     if carried:
         session.execute(
             BundlePackage.__table__.insert(),
@@ -245,7 +285,7 @@ def _mark_ready(session, actor, org, bundle, signer, body, carried) -> None:
     session.commit()
 
 
-def _mark_failed(session, bundle, exc: BaseException) -> None:
+def mark_failed(session, bundle, exc: BaseException) -> None:
     """Best effort: with the database itself down the row stays `building`, which no
     incremental bundle counts from either."""
     with suppress(SQLAlchemyError):

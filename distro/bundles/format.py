@@ -16,7 +16,9 @@ import io
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from distro.core.errors import DistroError
 from distro.signing.signer import Signer, canonical_json
@@ -99,16 +101,28 @@ def parse_manifest(body: bytes) -> dict:
     return manifest
 
 
+class PartOut(Protocol):
+    """Where one part's bytes go (`distro.bundles.destinations`)."""
+
+    def write(self, data: bytes) -> object: ...
+    def finish(self) -> None:
+        """Make the part durable."""
+
+    def abort(self) -> None:
+        """Remove what was written of it (best effort)."""
+
+
 class PartWriter(io.RawIOBase):
     """A write-only stream cut into parts of at most `part_bytes`, each hashed as it is
-    written; `parts` lists them (name, size, sha256) once closed."""
+    written and opened by `open_part(name)`; `parts` lists them (name, size, sha256)
+    once closed."""
 
-    def __init__(self, folder: Path, org: str, seq: int, part_bytes: int):
+    def __init__(self, org: str, seq: int, part_bytes: int, open_part: Callable[[str], PartOut]):
         super().__init__()
-        self.folder, self.org, self.seq, self.part_bytes = folder, org, seq, part_bytes
+        self.org, self.seq, self.part_bytes, self.open_part = org, seq, part_bytes, open_part
         self.parts: list[dict] = []
-        self.paths: list[Path] = []
-        self._out = None
+        self.keys: list[str | None] = []  # each finished part's store key, if it has one
+        self._out: PartOut | None = None
         self._hash = hashlib.sha256()
         self._size = 0
 
@@ -120,8 +134,7 @@ class PartWriter(io.RawIOBase):
         while view:
             if self._out is None:
                 self._open()
-            room = self.part_bytes - self._size
-            piece = view[:room]
+            piece = view[: self.part_bytes - self._size]
             self._out.write(piece)
             self._hash.update(piece)
             self._size += len(piece)
@@ -131,25 +144,27 @@ class PartWriter(io.RawIOBase):
         return len(data)
 
     def close(self) -> None:
-        if not self.closed:
-            if self._out is not None or not self.parts:
-                self._finish()  # the last part (an empty stream still has one)
+        if not self.closed and (self._out is not None or not self.parts):
+            self._finish()  # the last part (an empty stream still has one)
+        super().close()
+
+    def abort(self) -> None:
+        """Stop: the part being written is removed (finished ones are the caller's)."""
+        if self._out is not None:
+            self._out.abort()
+            self._out = None
         super().close()
 
     def _open(self) -> None:
-        path = self.folder / part_name(self.org, self.seq, len(self.parts) + 1)
-        self.paths.append(path)
-        self._out = path.open("xb")
+        self._out = self.open_part(part_name(self.org, self.seq, len(self.parts) + 1))
 
     def _finish(self) -> None:
         if self._out is None:
             self._open()
-        self._out.flush()
-        os.fsync(self._out.fileno())
-        self._out.close()
-        self.parts.append(
-            {"name": self.paths[-1].name, "size": self._size, "sha256": self._hash.hexdigest()}
-        )
+        self._out.finish()
+        self.keys.append(getattr(self._out, "key", None))
+        name = part_name(self.org, self.seq, len(self.parts) + 1)
+        self.parts.append({"name": name, "size": self._size, "sha256": self._hash.hexdigest()})
         self._out, self._hash, self._size = None, hashlib.sha256(), 0
 
 

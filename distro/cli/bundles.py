@@ -3,7 +3,6 @@ its sequence number is the last line printed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -13,12 +12,13 @@ from flask.cli import AppGroup
 from distro.accounts import services as accounts
 from distro.accounts.actor import CLI
 from distro.bundles import export
+from distro.bundles.destinations import FolderDestination
 from distro.bundles.format import MIB, PART_MIB
 from distro.cli.errors import fail_cleanly
 from distro.cli.params import WholeNumber
 from distro.core.db import get_session
 from distro.core.errors import ValidationError
-from distro.signing.keys import active_signer, get_key_source
+from distro.signing.keys import get_key_source
 from distro.storage.factory import get_storage
 
 bundles_group = AppGroup("bundles", help="Offline bundles for sites without a connection.")
@@ -46,27 +46,18 @@ def bundles_export(org_code, out, since, part_mib):
     --since), its license files, ring approvals and TUF metadata, in signed parts."""
     session = get_session()
     org = accounts.find_org(session, org_code)
-    signer = active_signer(session, get_key_source())
-    older = [held for held in get_key_source().private_keys().values() if held.kid != signer.kid]
+    signing = export.signing_for(session, get_key_source(), current_app.config)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValidationError(f"cannot create {out}: {exc.strerror}") from None
-    bundle = export.reserve(session, CLI, org, since)
+    bundle = export.reserve(session, CLI, org, since, destination="folder")
     try:
         files = export.build(
-            session,
-            get_storage(),
-            signer,
-            CLI,
-            bundle,
-            out,
-            part_mib * MIB,
-            older,
-            timedelta(days=current_app.config["BUNDLE_VALID_DAYS"]),
+            session, get_storage(), signing, CLI, bundle, FolderDestination(out), part_mib * MIB
         )
     except OSError as exc:  # a full disk, a folder that vanished: the bundle is failed
         raise ValidationError(f"bundle {bundle.seq} not written: {exc.strerror or exc}") from None
-    for path in files:
-        click.echo(f"{path.name} {path.stat().st_size} bytes")
+    for written in files:
+        click.echo(f"{written.name} {written.size} bytes")
     click.echo(bundle.seq)

@@ -67,7 +67,8 @@ def worker_command(once: bool):
     if once:
         done = worker.run_until_idle(app)
         click.echo(
-            f"handled {done.events} events; queued {done.queued} notices; sent {done.sent}, "
+            f"handled {done.events} events; built {done.bundles} bundles; "
+            f"queued {done.queued} notices; sent {done.sent}, "
             f"retrying {done.retrying}, failed {done.failed}"
         )
         return

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
+from distro.bundles.models import BundleFile
 from distro.cli.errors import fail_cleanly
 from distro.cli.params import WholeNumber
 from distro.core.db import get_session
@@ -55,7 +57,9 @@ def storage_sweep(delete, older_than):
     """List (and with --delete remove) objects that no package points to."""
     storage, grace = get_storage(), timedelta(minutes=older_than)
     found = removed = 0
-    for orphan in integrity.find_orphans(get_session(), storage, grace):
+    session = get_session()
+    bundle_files = session.scalars(select(BundleFile.storage_key))
+    for orphan in integrity.find_orphans(session, storage, grace, bundle_files):
         found += 1
         action = "kept (recent)" if orphan.recent else ("deleted" if delete else "unreferenced")
         if delete and not orphan.recent:

@@ -1,4 +1,5 @@
-"""`distro worker`: sends due mail and queues the subscription-expiry notices.
+"""`distro worker`: sends due mail, queues the subscription-expiry notices and builds the
+offline bundles customer admins asked for (one per pass, into the object store).
 
 Each message is claimed in a short transaction, sent with no transaction open (an SMTP
 server may take seconds, and on SQLite an open write transaction would stop every other
@@ -18,6 +19,8 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from distro.accounts import throttle
+from distro.bundles.export import signing_for
+from distro.bundles.services import build_queued
 from distro.core.clock import today
 from distro.core.config import smtp_settings
 from distro.core.events import prune as prune_events
@@ -26,6 +29,7 @@ from distro.installations import summary
 from distro.mail import notices, outbox, smtp
 from distro.mail.events import handle_due_events
 from distro.mail.models import OutboxMessage
+from distro.signing.keys import KeySource
 
 
 class Stop(Protocol):
@@ -44,6 +48,7 @@ class Round:
     """What one pass did."""
 
     events: int = 0  # events turned into mail
+    bundles: int = 0  # offline bundles built (or failed)
     more: bool = False  # work was left for the next pass, which starts at once
     queued: int = 0  # expiry notices queued
     sent: int = 0
@@ -96,9 +101,28 @@ def run_once(
                 session.commit()
             if app.config.get("SMTP_URL"):
                 _send_due(app, session, result, stop or threading.Event())
+            result.bundles = _build_bundle(app, session)
+            result.more = result.more or bool(result.bundles)
         finally:
             session.close()
     return result
+
+
+def _build_bundle(app: Flask, session: Session) -> int:
+    """Build one queued offline bundle; a bundle that fails is marked so and logged."""
+    source = KeySource.from_config(app.config)
+    try:
+        built = build_queued(
+            session,
+            app.extensions["distro.storage"],
+            lambda: signing_for(session, source, app.config),
+        )
+    except Exception:
+        log.exception("an offline bundle failed to build; it is marked failed")
+        return 1
+    if built is not None:
+        log.info("offline bundle %s of %s built", built.seq, built.org_id)
+    return int(built is not None)
 
 
 def _send_due(app: Flask, session: Session, result: Round, stop: Stop) -> None:
@@ -140,7 +164,7 @@ def run_until_idle(app: Flask, stop: Stop | None = None) -> Round:
     total, housekeeping = Round(), Housekeeping()
     while True:
         done = run_once(app, stop, housekeeping)
-        for name in ("events", "queued", "sent", "retrying", "failed"):
+        for name in ("events", "bundles", "queued", "sent", "retrying", "failed"):
             setattr(total, name, getattr(total, name) + getattr(done, name))
         if not done.more or (stop is not None and stop.is_set()):
             return total

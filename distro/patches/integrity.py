@@ -54,8 +54,13 @@ class Orphan:
     recent: bool  # younger than the grace period: maybe an upload still in flight
 
 
-def find_orphans(session: Session, storage: ObjectStorage, grace: timedelta) -> Iterator[Orphan]:
+def find_orphans(
+    session: Session, storage: ObjectStorage, grace: timedelta, also_referenced=()
+) -> Iterator[Orphan]:
+    """Objects no package points to, nor any key of `also_referenced` (the files of
+    offline bundles: a feature above this one, so its caller names them)."""
     referenced = set(session.scalars(select(Package.storage_key)))
+    referenced.update(also_referenced)
     now = utcnow()
     for obj in storage.list_objects():
         if obj.key not in referenced:

@@ -23,6 +23,8 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("since", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("destination", sa.String(length=8), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("kid", sa.String(length=16), nullable=True),
         sa.Column("manifest", sa.Text(), nullable=True),
@@ -35,6 +37,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("org_id", "seq", name="uq_bundle_seq"),
     )
     op.create_index("ix_bundles_org_id", "bundles", ["org_id"], unique=False)
+    op.create_index(
+        "ix_bundles_org_created", "bundles", ["org_id", "created_at", "id"], unique=False
+    )
+    op.create_index(
+        "ix_bundles_queue", "bundles", ["status", "destination", "claimed_at"], unique=False
+    )
+    op.create_table(
+        "bundle_files",
+        sa.Column("bundle_id", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("storage_key", sa.String(length=255), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["bundle_id"], ["bundles.id"]),
+        sa.PrimaryKeyConstraint("bundle_id", "name"),
+    )
+    op.create_index("ix_bundle_files_storage_key", "bundle_files", ["storage_key"], unique=False)
     op.create_table(
         "bundle_packages",
         sa.Column("bundle_id", sa.String(length=32), nullable=False),
@@ -62,5 +82,9 @@ def downgrade() -> None:
         batch_op.drop_column("via")
     op.drop_index("ix_bundle_packages_package_id", table_name="bundle_packages")
     op.drop_table("bundle_packages")
+    op.drop_index("ix_bundle_files_storage_key", table_name="bundle_files")
+    op.drop_table("bundle_files")
+    op.drop_index("ix_bundles_queue", table_name="bundles")
+    op.drop_index("ix_bundles_org_created", table_name="bundles")
     op.drop_index("ix_bundles_org_id", table_name="bundles")
     op.drop_table("bundles")
