@@ -20,6 +20,7 @@ LIST_PARAMS = [("limit", "integer", False), ("cursor", "string", False)]
 JSON_BODY = "json"
 MULTIPART = "multipart"
 MULTIPART_TABLE = "multipart-table"
+MULTIPART_FILE = "multipart-file"
 
 # (method, path, summary, ok status, response schema, query params, body kind, public)
 OPERATIONS = [
@@ -305,6 +306,58 @@ OPERATIONS = [
         False,
     ),
     (
+        "post",
+        "/installations/import",
+        "A site mirror's reports file (multipart file; staff add the form field org): "
+        "each report counts once however often it is imported",
+        200,
+        OBJECT,
+        [],
+        MULTIPART_FILE,
+        False,
+    ),
+    (
+        "post",
+        "/bundles",
+        "Ask for an offline bundle (since: only what is new since that ready bundle; "
+        "staff add org); 202, built by distro worker",
+        202,
+        OBJECT,
+        [],
+        JSON_BODY,
+        False,
+    ),
+    (
+        "get",
+        "/bundles",
+        "Offline bundles, newest first (customers: their organisation's; staff: all or org=)",
+        200,
+        PAGE,
+        [("org", "string", False), *LIST_PARAMS],
+        None,
+        False,
+    ),
+    (
+        "get",
+        "/bundles/{bundle_id}",
+        "An offline bundle with its files (name, size, sha256) once ready",
+        200,
+        OBJECT,
+        [],
+        None,
+        False,
+    ),
+    (
+        "get",
+        "/bundles/{bundle_id}/files/{name}",
+        "A file of a ready bundle (ranges, conditional requests, an audit row)",
+        200,
+        None,
+        [],
+        None,
+        False,
+    ),
+    (
         "get",
         "/installations",
         "Installations (customers: their organisation's; staff: all)",
@@ -523,6 +576,21 @@ def _operation(path, summary, status, schema, params, body, public) -> dict:
                     }
                 },
                 "text/csv": {"schema": {"type": "string"}},
+            }
+        }
+    elif body == MULTIPART_FILE:
+        op["requestBody"] = {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "org": {"type": "string"},
+                        },
+                    }
+                }
             }
         }
     elif body == MULTIPART:

@@ -47,7 +47,7 @@ UNCHECKED_ALLOWED = {
 def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
     """(method, path, request kwargs, expected status per caller)."""
     pkg, lic, req, tok = ids["package"], ids["license"], ids["request"], ids["token"]
-    inv, inst = ids["invitation"], ids["installation"]
+    inv, inst, bundle = ids["invitation"], ids["installation"], ids["bundle"]
     acme_read = {
         **{c: 200 for c in CALLERS},
         "anon": 401,
@@ -292,6 +292,32 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
             {"json": {}},
             {**authenticated, **{c: 403 for c in CALLERS[3:]}, admin: 400},
         ),
+        # Offline bundles and the reports that come back: customer admins, admins.
+        (
+            "POST",
+            "/api/v1/installations/import",
+            {"json": {}},
+            {**customer_admins, "it@acme.test": 400, "it@globex.test": 400, admin: 400},
+        ),
+        (
+            "POST",
+            "/api/v1/bundles",
+            {"json": {"since": 0, "org": "acme"}},
+            {**customer_admins, "it@acme.test": 400, "it@globex.test": 400, admin: 400},
+        ),
+        (
+            "GET",
+            "/api/v1/bundles",
+            {},
+            {**customer_admins, "it@acme.test": 200, "it@globex.test": 200, admin: 200},
+        ),
+        ("GET", f"/api/v1/bundles/{bundle}", {}, {**customer_admins, **acme_admins(200)}),
+        (
+            "GET",
+            f"/api/v1/bundles/{bundle}/files/acme-1.part001",
+            {},
+            {**customer_admins, **acme_admins(404)},  # still being built
+        ),
     ]
 
 
@@ -368,7 +394,10 @@ def ids(app, client, world, runner, tmp_path):
         headers=world.auth("it@acme.test"),
     )
     assert approved.status_code == 200, approved.get_json()
+    bundle = client.post("/api/v1/bundles", json={}, headers=world.auth("it@acme.test"))
+    assert bundle.status_code == 202, bundle.get_json()
     return {
+        "bundle": bundle.get_json()["id"],
         "package": package,
         "license": license_id,
         "request": request["id"],
@@ -387,13 +416,14 @@ FAKE_IDS = {
     "token": "t" * 32,
     "invitation": "i" * 32,
     "installation": "n" * 32,
+    "bundle": "b" * 32,
 }
 
 
 def test_every_route_has_a_row(app):
     fake = FAKE_IDS
     rows = {
-        (method, re.sub(r"/[plrtin]{32}(?=/|$)", "/{id}", path.split("?")[0]))
+        (method, re.sub(r"/[plrtinb]{32}(?=/|$)", "/{id}", path.split("?")[0]))
         for method, path, _, _ in matrix(fake)
     }
     routed = set()
@@ -405,6 +435,7 @@ def test_every_route_has_a_row(app):
                 .replace("import/{id}", "import/orgs")
                 .replace("rings/{id}/approvals/{id}", "rings/test/approvals/erp")
                 .replace("tuf/{id}/metadata/{id}", "tuf/erp/metadata/timestamp.json")
+                .replace("bundles/{id}/files/{id}", "bundles/{id}/files/acme-1.part001")
                 .replace("tuf/{id}/targets/{id}/{id}", f"tuf/erp/targets/{PATCH_TARGET}")
             )
             routed |= {(m, path) for m in rule.methods - {"HEAD", "OPTIONS"}}
