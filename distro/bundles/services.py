@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 
 from distro import audit
 from distro.accounts.actor import Actor
-from distro.accounts.models import Organisation
+from distro.accounts.models import Organisation, org_account_managers
+from distro.accounts.services import managed_org_ids
 from distro.bundles import export
 from distro.bundles.destinations import StoreDestination
 from distro.bundles.format import MIB, PART_MIB
 from distro.bundles.models import Bundle, BundleFile
 from distro.core.clock import rfc3339, utcnow
-from distro.core.errors import DistroError, Forbidden, NotFound
+from distro.core.errors import DistroError, NotFound
 from distro.core.ids import is_id
 from distro.core.parsers import parse_integer
 from distro.storage.base import ObjectStorage
@@ -26,11 +27,21 @@ from distro.storage.base import ObjectStorage
 STALE_CLAIM = timedelta(hours=6)
 
 
+def may_manage(session: Session, actor: Actor, org_id: str) -> bool:
+    """Customer admins for their own organisation, account managers for the ones they
+    manage, admins for all."""
+    if actor.role == "admin":
+        return True
+    if actor.role == "account_manager":
+        managed = managed_org_ids(actor.user).where(org_account_managers.c.org_id == org_id)
+        return session.scalar(managed) is not None
+    return actor.role == "customer_admin" and actor.org_id == org_id
+
+
 def request_bundle(session: Session, actor: Actor, org: Organisation, since: object) -> Bundle:
-    """Queue a bundle of `org` for the worker (committed): a customer admin for its own
-    organisation, an admin for any."""
-    if not actor.is_staff and (actor.org_id != org.id or actor.role != "customer_admin"):
-        raise Forbidden("only the organisation's customer admins ask for its bundles")
+    """Queue a bundle of `org` for the worker (committed)."""
+    if not may_manage(session, actor, org.id):
+        raise NotFound(f"no organisation {org.code!r} of yours")
     since = None if since in (None, "") else parse_integer(since, "since", 1, 10**9)
     bundle = export.reserve(session, actor, org, since, destination="store")
     audit.record(
@@ -48,16 +59,19 @@ def request_bundle(session: Session, actor: Actor, org: Organisation, since: obj
 
 
 def visible_bundles(actor: Actor, org_id: str | None = None):
-    """Customers: their organisation's bundles; staff: all, or one organisation's."""
+    """Customers: their organisation's bundles; account managers: their organisations';
+    admins: all; `org_id` narrows it to one."""
     stmt = select(Bundle)
-    if not actor.is_staff:
-        return stmt.where(Bundle.org_id == actor.org_id)
+    if actor.role == "account_manager":
+        stmt = stmt.where(Bundle.org_id.in_(managed_org_ids(actor.user)))
+    elif actor.role != "admin":
+        stmt = stmt.where(Bundle.org_id == actor.org_id)
     return stmt.where(Bundle.org_id == org_id) if org_id else stmt
 
 
 def bundle_for(session: Session, actor: Actor, bundle_id: str) -> Bundle:
     bundle = session.get(Bundle, bundle_id) if is_id(bundle_id) else None
-    if bundle is None or (not actor.is_staff and bundle.org_id != actor.org_id):
+    if bundle is None or not may_manage(session, actor, bundle.org_id):
         raise NotFound("no such bundle")
     return bundle
 

@@ -22,7 +22,7 @@ bp = Blueprint("bundles", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/bundles")
-@api_access("customer_admin")
+@api_access("customer_admin", "account_manager")
 def ask_for_bundle(actor):
     body = json_body(optional=True)
     session = get_session()
@@ -32,7 +32,7 @@ def ask_for_bundle(actor):
 
 
 @bp.get("/bundles")
-@api_access("customer_admin")
+@api_access("customer_admin", "account_manager")
 def list_bundles(actor):
     session = get_session()
     org_id = find_org(session, request.args["org"]).id if request.args.get("org") else None
@@ -47,7 +47,7 @@ def list_bundles(actor):
 
 
 @bp.get("/bundles/<bundle_id>")
-@api_access("customer_admin")
+@api_access("customer_admin", "account_manager")
 def bundle_detail(actor, bundle_id: str):
     session = get_session()
     bundle = services.bundle_for(session, actor, bundle_id)
@@ -55,7 +55,7 @@ def bundle_detail(actor, bundle_id: str):
 
 
 @bp.get("/bundles/<bundle_id>/files/<name>")
-@api_access("customer_admin")
+@api_access("customer_admin", "account_manager")
 def bundle_file(actor, bundle_id: str, name: str):
     session = get_session()
     bundle = services.bundle_for(session, actor, bundle_id)

@@ -67,6 +67,17 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
     def acme_admins(status: int) -> dict:
         return {"it@acme.test": status, "it@globex.test": 404, admin: status}
 
+    def bundle_managers(acme: int, other: int) -> dict:
+        """Offline bundles: acme's customer admin, its account manager and admins;
+        globex's account manager manages another organisation."""
+        return {
+            "it@acme.test": acme,
+            "it@globex.test": acme,
+            "am@vendor.test": acme,
+            "am2@vendor.test": other,
+            admin: acme,
+        }
+
     return [
         ("GET", "/api/v1/keys", {}, everyone),
         ("GET", "/api/v1/openapi.json", {}, everyone),
@@ -303,20 +314,20 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
             "POST",
             "/api/v1/bundles",
             {"json": {"since": 0, "org": "acme"}},
-            {**customer_admins, "it@acme.test": 400, "it@globex.test": 400, admin: 400},
+            {**customer_admins, **bundle_managers(400, 404), "it@globex.test": 400},
         ),
+        ("GET", "/api/v1/bundles", {}, {**customer_admins, **bundle_managers(200, 200)}),
         (
             "GET",
-            "/api/v1/bundles",
+            f"/api/v1/bundles/{bundle}",
             {},
-            {**customer_admins, "it@acme.test": 200, "it@globex.test": 200, admin: 200},
+            {**customer_admins, **bundle_managers(200, 404), "it@globex.test": 404},
         ),
-        ("GET", f"/api/v1/bundles/{bundle}", {}, {**customer_admins, **acme_admins(200)}),
         (
             "GET",
             f"/api/v1/bundles/{bundle}/files/acme-1.part001",
-            {},
-            {**customer_admins, **acme_admins(404)},  # still being built
+            {},  # still being built
+            {**customer_admins, **bundle_managers(404, 404), "it@globex.test": 404},
         ),
     ]
 
