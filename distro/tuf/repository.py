@@ -251,11 +251,11 @@ def _new_timestamp(
     product: Product,
     online: Signer,
     snapshot: int,
-    lifetime: timedelta = TIMESTAMP_LIFETIME,
+    lifetime: timedelta | None = None,
 ) -> None:
     timestamp = Timestamp(
         version=_next(session, product, "timestamp"),
-        expires=_expiry(lifetime),
+        expires=_expiry(lifetime if lifetime is not None else TIMESTAMP_LIFETIME),
         snapshot_meta=MetaFile(snapshot),
     )
     _store(session, product, Metadata(timestamp), [online])
