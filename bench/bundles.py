@@ -12,8 +12,10 @@ each in its own process, timed, with its peak RSS from the kernel (`wait4`):
 - `distro mirror import` into an empty mirror: every part hashed as it streams, every
   package hashed against the signed manifest, written into the mirror's store.
 Targets: export and import at least 0.5x the speed of `cp`, peak RSS at most 256 MiB.
-The page cache is warm for both sides of each ratio (24 GiB here); `sync` runs before
-each timing so earlier writes are not counted against it.
+Before each timing everything is written back and (as root) the page cache dropped, so
+both sides of a ratio read from the disk and start with nothing dirty; the baseline is
+`cp` then `sync`, since export and import fsync what they write (`cp` alone is shown
+too).
 """
 
 from __future__ import annotations
@@ -34,9 +36,19 @@ PACKAGE = 256 * MIB
 RSS_LIMIT_MIB = 256
 
 
+def settle() -> None:
+    """Write everything back and, where allowed (root), empty the page cache: each step
+    then starts from the disk, not from what the step before left dirty or cached."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError:
+        pass
+
+
 def run(args: list[str], env: dict, cwd: Path = ROOT) -> tuple[float, float, str]:
     """(seconds, peak RSS in MiB, standard output) of one command in its own process."""
-    os.sync()
+    settle()
     started = time.perf_counter()
     process = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, text=True)
     output = process.stdout.read()
@@ -74,7 +86,7 @@ def _measure(work: Path, env: dict) -> int:
     blobs = sorted((work / "objects" / "blobs").rglob("*"))
     blobs = [p for p in blobs if p.is_file()]
     rows = []
-    cp_export, _rss, _ = run(["cp", *map(str, blobs), str(_fresh(work / "cp-packages"))], env)
+    cp_export = _cp(blobs, _fresh(work / "cp-packages"), env)
     stick = work / "stick"
     took, rss, _ = run(
         distro("bundles", "export", "--org", "acme", "--out", str(stick), "--part-mib", "512"),
@@ -82,7 +94,7 @@ def _measure(work: Path, env: dict) -> int:
     )
     rows.append(("export", took, cp_export, rss))
     files = sorted(stick.iterdir())
-    cp_import, _rss, _ = run(["cp", *map(str, files), str(_fresh(work / "cp-stick"))], env)
+    cp_import = _cp(files, _fresh(work / "cp-stick"), env)
     site = work / "site"
     key = work / "vendor.pem"
     key.write_text(_public_key(env))
@@ -129,22 +141,36 @@ def _public_key(env: dict) -> str:
     ).stdout
 
 
+def _cp(files: list[Path], folder: Path, env: dict) -> tuple[float, float]:
+    """Seconds of `cp` alone (into the page cache), and of `cp` then `sync` (on disk):
+    export and import fsync what they write, so the second is their baseline."""
+    copied, _rss, _ = run(["cp", *map(str, files), str(folder)], env)
+    started = time.perf_counter()
+    os.sync()
+    return copied, copied + time.perf_counter() - started
+
+
 def _fresh(folder: Path) -> Path:
     folder.mkdir()
     return folder
 
 
 def _report(rows) -> int:
-    print("\n| step | ours MiB/s | cp MiB/s | ours / cp | target | peak RSS MiB | RSS ≤ 256 |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "\n| step | ours MiB/s | cp + sync MiB/s | ours / (cp + sync) | cp alone MiB/s "
+        "| ours / cp alone | target ≥ 0.5x | peak RSS MiB | RSS ≤ 256 |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     ok = True
-    for name, took, baseline, rss in rows:
-        ours, theirs = TOTAL / MIB / took, TOTAL / MIB / baseline
-        good = ours / theirs >= 0.5 and rss <= RSS_LIMIT_MIB
+    for name, took, (cached, synced), rss in rows:
+        ours = TOTAL / MIB / took
+        durable, alone = TOTAL / MIB / synced, TOTAL / MIB / cached
+        good = ours / durable >= 0.5 and rss <= RSS_LIMIT_MIB
         ok = ok and good
         print(
-            f"| {name} | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f}x | ≥ 0.5x "
-            f"| {rss:,.0f} | {'yes' if rss <= RSS_LIMIT_MIB else 'NO'} |"
+            f"| {name} | {ours:,.0f} | {durable:,.0f} | {ours / durable:.2f}x | {alone:,.0f} "
+            f"| {ours / alone:.2f}x | {'yes' if ours / durable >= 0.5 else 'NO'} | {rss:,.0f} "
+            f"| {'yes' if rss <= RSS_LIMIT_MIB else 'NO'} |"
         )
     return 0 if ok else 1
 

@@ -129,6 +129,9 @@ class PartWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
+    def tell(self) -> int:
+        return sum(part["size"] for part in self.parts) + self._size
+
     def write(self, data) -> int:
         view = memoryview(data).cast("B")
         while view:
@@ -175,6 +178,7 @@ class PartReader(io.RawIOBase):
     def __init__(self, folder: Path, parts: list[dict]):
         super().__init__()
         self.folder, self.parts = folder, parts
+        self._position = 0
         self._index = -1
         self._file = None
         self._hash = hashlib.sha256()
@@ -182,6 +186,22 @@ class PartReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True  # forward only (`seek`)
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Forward only, by reading (so every byte is still hashed): enough for a
+        TarFile, which only ever seeks to where it is or past a member's padding."""
+        target = offset if whence == 0 else self._position + offset
+        if whence not in (0, 1) or target < self._position:
+            raise io.UnsupportedOperation("a bundle's parts are read forward only")
+        while self._position < target and self.read(min(MIB, target - self._position)):
+            pass
+        return self._position
 
     def readinto(self, buffer) -> int:
         while True:
@@ -192,6 +212,7 @@ class PartReader(io.RawIOBase):
             if got:
                 self._hash.update(memoryview(buffer)[:got])
                 self._size += got
+                self._position += got
                 return got
             self._end_of_part()
 
