@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from distro.accounts.actor import Actor
 from distro.accounts.services import managed_org_ids
 from distro.core.clock import today
 from distro.core.errors import Forbidden
 from distro.core.versions import line_key
+from distro.installations.models import Installation
 from distro.installations.summary import (
     FleetDay,
     FleetFailedOrg,
@@ -70,6 +71,7 @@ class Fleet:
     on_newest: int
     failures: list[FailureRow]
     curves: list[Curve]
+    offline: list = field(default_factory=list)  # installations reported via a mirror
 
     @property
     def percent_on_newest(self) -> int | None:
@@ -123,7 +125,27 @@ def fleet(session: Session, actor: Actor, product: Product) -> Fleet:
         on_newest=sum(r.installations for r in rows if r.on_newest),
         failures=_failures(session, actor, product),
         curves=adoption_curves(session, product),
+        offline=offline_sites(session, actor, product),
     )
+
+
+OFFLINE_LISTED = 50
+
+
+def offline_sites(session: Session, actor: Actor, product: Product) -> list[Installation]:
+    """The product's installations whose newest report came in a site mirror's file,
+    the most recently reported first (a page's worth: an index read, not a count)."""
+    _staff(actor)
+    stmt = (
+        select(Installation)
+        .options(joinedload(Installation.org))
+        .where(Installation.product_id == product.id, Installation.via == "mirror")
+        .order_by(Installation.last_seen_at.desc(), Installation.id.desc())
+        .limit(OFFLINE_LISTED)
+    )
+    if actor.role == "account_manager":
+        stmt = stmt.where(Installation.org_id.in_(managed_org_ids(actor.user)))
+    return list(session.scalars(stmt))
 
 
 def _version_counts(session: Session, actor: Actor, product: Product):

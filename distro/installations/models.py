@@ -30,6 +30,8 @@ class Installation(Base):
         Index("ix_installations_created", "created_at", "id"),
         # The installations an advisory affects: a version range within one product.
         Index("ix_installations_org_product_version", "org_id", "product_id", "version_key"),
+        # The fleet page's offline sites: a product's installations reported via a mirror.
+        Index("ix_installations_offline", "product_id", "via", "last_seen_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

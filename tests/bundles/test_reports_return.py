@@ -11,7 +11,7 @@ import pytest
 from distro.mirror.app import create_mirror_app
 from tests.bundles.conftest import export
 from tests.bundles.test_mirror_import import mirror, new_mirror
-from tests.conftest import login
+from tests.conftest import cli_ok, login
 
 
 @pytest.fixture
@@ -94,3 +94,13 @@ def test_an_operator_imports_the_file_and_the_page_says_how_it_came(
         and "report 1" in result.output
         and "nothing was imported" in result.output
     )
+
+
+def test_the_fleet_page_lists_the_offline_site(runner, client, world, reports_file):
+    cli_ok(runner, "installations", "import", str(reports_file), "--org", "acme")
+    login(client, "am@vendor.test")
+    page = client.get("/fleet?product=erp").get_data(as_text=True)
+    assert "Offline sites" in page and "erp-site-01" in page
+    assert "via offline mirror, reported" in page
+    login(client, "am2@vendor.test")  # manages globex, not acme
+    assert "erp-site-01" not in client.get("/fleet?product=erp").get_data(as_text=True)

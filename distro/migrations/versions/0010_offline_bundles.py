@@ -69,6 +69,9 @@ def upgrade() -> None:
 
     with op.batch_alter_table("installations") as batch_op:
         batch_op.add_column(sa.Column("via", sa.String(length=16), nullable=True))
+        batch_op.create_index(
+            "ix_installations_offline", ["product_id", "via", "last_seen_at"], unique=False
+        )
     with op.batch_alter_table("installation_events") as batch_op:
         batch_op.add_column(sa.Column("report_id", sa.String(length=32), nullable=True))
         batch_op.create_unique_constraint("uq_installation_events_report_id", ["report_id"])
@@ -79,6 +82,7 @@ def downgrade() -> None:
         batch_op.drop_constraint("uq_installation_events_report_id", type_="unique")
         batch_op.drop_column("report_id")
     with op.batch_alter_table("installations") as batch_op:
+        batch_op.drop_index("ix_installations_offline")
         batch_op.drop_column("via")
     op.drop_index("ix_bundle_packages_package_id", table_name="bundle_packages")
     op.drop_table("bundle_packages")
