@@ -15,7 +15,9 @@ import hashlib
 import io
 import json
 import os
+import queue
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -171,6 +173,37 @@ class PartWriter(io.RawIOBase):
         self._out, self._hash, self._size = None, hashlib.sha256(), 0
 
 
+class BackgroundHash:
+    """SHA-256 computed in a thread of its own: hashlib lets go of the GIL over large
+    buffers, so a part's hash runs beside the other work on the bytes (the mirror's
+    store hashes each package too). At most `DEPTH` chunks wait, so memory stays
+    bounded; `hexdigest` waits for the last of them."""
+
+    DEPTH = 8
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._waiting: queue.Queue = queue.Queue(maxsize=self.DEPTH)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._waiting.get()) is not None:
+            self._hash.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self._waiting.put(chunk)
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._hash.hexdigest()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._waiting.put(None)
+            self._thread.join()
+
+
 class PartReader(io.RawIOBase):
     """The parts read back in order as one stream. A part's size and SHA-256 are checked
     as its last byte is read, so a tampered or truncated part stops the read there."""
@@ -181,7 +214,7 @@ class PartReader(io.RawIOBase):
         self._position = 0
         self._index = -1
         self._file = None
-        self._hash = hashlib.sha256()
+        self._hash = BackgroundHash()
         self._size = 0
 
     def readable(self) -> bool:
@@ -210,7 +243,7 @@ class PartReader(io.RawIOBase):
             want = min(len(buffer), self._expected() - self._size)
             got = self._file.readinto(memoryview(buffer)[:want]) if want else 0
             if got:
-                self._hash.update(memoryview(buffer)[:got])
+                self._hash.update(bytes(memoryview(buffer)[:got]))
                 self._size += got
                 self._position += got
                 return got
@@ -247,4 +280,10 @@ class PartReader(io.RawIOBase):
             )
         if self._hash.hexdigest() != part["sha256"]:
             raise BundleInvalid(f"part {part['name']} does not match its SHA-256")
-        self._hash, self._size = hashlib.sha256(), 0
+        self._hash, self._size = BackgroundHash(), 0
+
+    def close(self) -> None:
+        self._hash.close()
+        if self._file is not None:
+            self._file.close()
+        super().close()

@@ -79,8 +79,7 @@ def _import(site: Site, folder: Path) -> Imported:
             _check_tuf(session, manifest, incoming.documents)
             _take_in(session, site, state, manifest, incoming, kid, pem)
         except BaseException:
-            for temp, _final in incoming.blobs:
-                site.storage.delete(temp)
+            _remove(site, incoming)
             raise
     return Imported(manifest["seq"], len(manifest["packages"]))
 
@@ -129,14 +128,24 @@ def _stream(site: Site, folder: Path, manifest: dict) -> _Incoming:
                         f"the bundle holds {member.name}, which its manifest does not list"
                     )
         reader.drain()
+    except tarfile.TarError as exc:
+        _remove(site, incoming)
+        reader.drain()  # a part that does not match explains it best: BundleInvalid
+        raise BundleInvalid(f"the bundle's contents cannot be read ({exc})") from None
     except BaseException:
-        for temp, _final in incoming.blobs:
-            site.storage.delete(temp)
+        _remove(site, incoming)
         raise
+    finally:
+        reader.close()
     missing = [*packages, *documents]
     if missing:
         raise BundleInvalid(f"the bundle lacks {missing[0]}, which its manifest lists")
     return incoming
+
+
+def _remove(site: Site, incoming: _Incoming) -> None:
+    for temp, _final in incoming.blobs:
+        site.storage.delete(temp)
 
 
 def _take_package(site: Site, tar, member, package: dict) -> tuple[str, str]:

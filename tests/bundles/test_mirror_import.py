@@ -105,6 +105,11 @@ def test_a_tampered_part_a_forged_manifest_and_a_truncated_part_are_refused(
     part.write_bytes(original[:-10])
     _refused(site, stick, f"part {part.name} is")
     part.write_bytes(original)
+    first = stick / manifest["parts"][0]["name"]
+    head = first.read_bytes()
+    first.write_bytes(b"\xff" * 600 + head[600:])  # the first member's header, mangled
+    _refused(site, stick, f"part {first.name} does not match its SHA-256")
+    first.write_bytes(head)
     body = stick / "acme-1.bundle.json"
     good = body.read_bytes()
     body.write_bytes(good.replace(b'"org":"acme"', b'"org":"acmf"'))
