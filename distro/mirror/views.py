@@ -201,6 +201,28 @@ def _license_json(db, item: dict) -> dict:
     return {**json.loads(data), "status": item["status"]}
 
 
+def _reported(db, product: object, package_id: object) -> tuple[str, str | None]:
+    """The product and package a report names, answered as the vendor answers them:
+    422 `unknown_product` / `unknown_package` for what this mirror does not hold."""
+    try:
+        code = catalogue.product(db, str(product))["code"]
+    except NotFound:
+        raise RuleViolation(
+            f"no product {product!r}", code="unknown_product", field="product"
+        ) from None
+    if package_id is None:
+        return code, None
+    try:
+        row = catalogue.package(db, str(package_id))
+    except NotFound:
+        row = None
+    if row is None or row.product != code:
+        raise RuleViolation(
+            f"no package {package_id!r} of {code}", code="unknown_package", field="package_id"
+        )
+    return code, row.id
+
+
 @bp.post("/installations/report")
 @site_token
 def report(token):
@@ -212,10 +234,7 @@ def report(token):
         raise RuleViolation(f"event must be one of {', '.join(EVENTS)}", field="event")
     error = parse_text(body.get("error"), "error", MAX_ERROR, multiline=True) or None
     with session() as db:
-        code = catalogue.product(db, str(body.get("product")))["code"]
-        package_id = body.get("package_id")
-        if package_id is not None:
-            catalogue.package(db, str(package_id))
+        code, package_id = _reported(db, body.get("product"), body.get("package_id"))
         row = MirrorReport(
             id=new_id(),
             installation=name,

@@ -39,6 +39,19 @@ def reports_file(runner, client, vendor, tmp_path):
         headers=auth,
     )
     assert refused.status_code == 422
+    for field, value, code in [
+        ("product", "crm", "unknown_product"),
+        ("package_id", "f" * 32, "unknown_package"),
+    ]:
+        body = {
+            "installation": "x",
+            "product": "erp",
+            "version": "8.0",
+            "event": "check",
+            field: value,
+        }
+        wrong = site.post("/api/v1/installations/report", json=body, headers=auth)
+        assert wrong.status_code == 422 and wrong.get_json()["error"]["code"] == code
     out = tmp_path / "reports.json"
     assert mirror("reports", "--dir", folder, "--out", out)[0] == 0
     return out
