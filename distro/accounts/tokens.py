@@ -29,7 +29,8 @@ MAX_DAYS = 3650
 _PRESENTED = re.compile(r"dst_([A-Za-z0-9-]+)_[A-Za-z0-9_-]+", re.ASCII)
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
+    """What is stored of a token: its SHA-256 (site mirrors' tokens too)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -67,7 +68,7 @@ def create_token(
     token = ApiToken(
         name=name,
         prefix=prefix,
-        secret_hash=_digest(secret),
+        secret_hash=digest(secret),
         user_id=owner.id,
         org_id=owner.org_id,
         scope="installer" if installer else "personal",
@@ -143,7 +144,7 @@ def authenticate(session: Session, presented: str) -> ApiToken | None:
     token = session.scalars(
         select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.prefix == prefix)
     ).first()
-    if token is None or not hmac.compare_digest(token.secret_hash, _digest(presented)):
+    if token is None or not hmac.compare_digest(token.secret_hash, digest(presented)):
         return None
     now = utcnow()
     if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):

@@ -186,8 +186,8 @@ def _held_tuf(session: Session, kind: str) -> dict[str, tuple[int, bytes]]:
     """role -> (version, bytes) of the newest metadata the mirror holds per role."""
     held: dict[str, tuple[int, bytes]] = {}
     for row in session.scalars(select(MirrorDocument).where(MirrorDocument.kind == kind)):
-        metadata = trust._load(kind, row.name, row.body.encode())
-        role = trust._role(row.name)
+        metadata = trust.load(kind, row.name, row.body.encode())
+        role = trust.role_of(row.name)
         if role not in held or metadata.signed.version > held[role][0]:
             held[role] = (metadata.signed.version, row.body.encode())
     return held

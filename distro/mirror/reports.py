@@ -12,11 +12,10 @@ from sqlalchemy import select
 from distro.bundles.format import write_file
 from distro.core.clock import rfc3339, utcnow
 from distro.core.errors import ValidationError
+from distro.installations.offline import FILE_TYPE
 from distro.mirror.models import MirrorReport, MirrorState
 from distro.mirror.site import Site
 from distro.signing.signer import canonical_json
-
-FILE_TYPE = "mirror-reports"
 
 
 def export_reports(site: Site, out: Path) -> int:

@@ -3,20 +3,15 @@ are configured the same way; only the SHA-256 is stored, compared in constant ti
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from distro.accounts.tokens import token_prefix, validate_name
+from distro.accounts.tokens import digest, token_prefix, validate_name
 from distro.core.ids import new_id
 from distro.mirror.models import MirrorToken
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_token(session: Session, name: object) -> tuple[MirrorToken, str]:
@@ -24,7 +19,7 @@ def create_token(session: Session, name: object) -> tuple[MirrorToken, str]:
     prefix = secrets.token_hex(6)
     secret = f"dst_{prefix}_{secrets.token_urlsafe(32)}"
     token = MirrorToken(
-        id=new_id(), prefix=prefix, name=validate_name(name), secret_hash=_digest(secret)
+        id=new_id(), prefix=prefix, name=validate_name(name), secret_hash=digest(secret)
     )
     session.add(token)
     return token, secret
@@ -35,6 +30,6 @@ def authenticate(session: Session, presented: str) -> MirrorToken | None:
     if prefix is None:
         return None
     token = session.scalars(select(MirrorToken).where(MirrorToken.prefix == prefix)).first()
-    if token is None or not hmac.compare_digest(token.secret_hash, _digest(presented)):
+    if token is None or not hmac.compare_digest(token.secret_hash, digest(presented)):
         return None
     return token

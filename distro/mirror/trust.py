@@ -94,11 +94,11 @@ def check_tuf(product: str, held: dict[str, tuple[int, bytes]], incoming: dict[s
         for name, body in incoming.items()
         if (m := _VERSIONED.fullmatch(name)) and m.group(2) == "root"
     )
-    root = _load(product, "root", held["root"][1]) if "root" in held else None
+    root = load(product, "root", held["root"][1]) if "root" in held else None
     for version, body in roots:
         if root is not None and version <= root.signed.version:
             continue
-        new = _load(product, f"{version}.root.json", body)
+        new = load(product, f"{version}.root.json", body)
         if root is not None and version != root.signed.version + 1:
             raise BundleInvalid(
                 f"TUF root of {product} jumps from {root.signed.version} to {version}"
@@ -114,12 +114,12 @@ def check_tuf(product: str, held: dict[str, tuple[int, bytes]], incoming: dict[s
         root = new
     if root is None:
         raise BundleInvalid(f"the bundle holds no TUF root of {product}")
-    targets = _load(product, "targets", held["targets"][1]) if "targets" in held else None
+    targets = load(product, "targets", held["targets"][1]) if "targets" in held else None
     for name, body in sorted(incoming.items(), key=lambda item: _order(item[0])):
-        role = _role(name)
+        role = role_of(name)
         if role == "root":
             continue
-        metadata = _load(product, name, body)
+        metadata = load(product, name, body)
         delegator = targets if role not in ("timestamp", "snapshot", "targets") else root
         try:
             delegator.verify_delegate(role, metadata)
@@ -134,7 +134,7 @@ def check_tuf(product: str, held: dict[str, tuple[int, bytes]], incoming: dict[s
             targets = metadata
 
 
-def _role(name: str) -> str:
+def role_of(name: str) -> str:
     if name == "timestamp.json":
         return "timestamp"
     match = _VERSIONED.fullmatch(name)
@@ -145,10 +145,10 @@ def _role(name: str) -> str:
 
 def _order(name: str) -> int:
     """Top-level roles before the line roles they delegate to."""
-    return {"root": 0, "timestamp": 1, "snapshot": 2, "targets": 3}.get(_role(name), 4)
+    return {"root": 0, "timestamp": 1, "snapshot": 2, "targets": 3}.get(role_of(name), 4)
 
 
-def _load(product: str, name: str, body: bytes) -> Metadata:
+def load(product: str, name: str, body: bytes) -> Metadata:
     try:
         return Metadata.from_bytes(body)
     except Exception:  # python-tuf raises several kinds for a file that is not metadata
