@@ -608,3 +608,19 @@ def run_worker(runner) -> str:
 
 def body_of(message, subtype: str = "plain") -> str:
     return message.get_body(preferencelist=(subtype,)).get_content()
+
+
+def tamper_stored(app, key: str, backend: str, s3_endpoint: str) -> None:
+    """Flip one bit of a stored object behind the application's back."""
+    storage = app.extensions["distro.storage"]
+    if backend == "local":
+        path = storage.local_path(key)
+        data = bytearray(path.read_bytes())
+        data[100] ^= 0x01
+        path.write_bytes(bytes(data))
+    else:
+        client = boto3.client("s3", endpoint_url=s3_endpoint)
+        full = storage.full(key)
+        data = bytearray(client.get_object(Bucket=storage.bucket, Key=full)["Body"].read())
+        data[100] ^= 0x01
+        client.put_object(Bucket=storage.bucket, Key=full, Body=bytes(data))

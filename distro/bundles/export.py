@@ -12,6 +12,7 @@ chunk at a time, so memory stays bounded and nothing is copied twice on disk.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import tarfile
@@ -31,7 +32,9 @@ from distro.bundles import contents
 from distro.bundles.destinations import FolderDestination, StoreDestination, Written
 from distro.bundles.format import (
     MIB,
+    Expected,
     PartWriter,
+    ReadAhead,
     key_statement,
     manifest_name,
     sign_manifest,
@@ -39,7 +42,7 @@ from distro.bundles.format import (
 )
 from distro.bundles.models import Bundle, BundleFile, BundlePackage
 from distro.core.clock import rfc3339, today, utcnow
-from distro.core.errors import Conflict, ValidationError
+from distro.core.errors import Conflict, StorageUnavailable, ValidationError
 from distro.licenses.models import License
 from distro.licenses.rules import active_clause
 from distro.patches.catalogue import package_json
@@ -224,9 +227,9 @@ def _json(value) -> bytes:
 class _IterReader(io.RawIOBase):
     """A file-like over an iterator of chunks, for tarfile to copy from."""
 
-    def __init__(self, chunks: Iterator[bytes]):
+    def __init__(self, chunks: Iterator[bytes], digest):
         super().__init__()
-        self._chunks, self._left = chunks, b""
+        self._chunks, self._left, self._digest = chunks, b"", digest
 
     def readable(self) -> bool:
         return True
@@ -236,6 +239,7 @@ class _IterReader(io.RawIOBase):
             self._left = next(self._chunks, b"")
             if not self._left:
                 return 0
+            self._digest.update(self._left)
         n = min(len(buffer), len(self._left))
         buffer[:n] = self._left[:n]
         self._left = self._left[n:]
@@ -243,17 +247,28 @@ class _IterReader(io.RawIOBase):
 
 
 def _add_package(tar: tarfile.TarFile, name: str, storage: ObjectStorage, package) -> None:
-    """The package's bytes from the store: its file when the store is a folder, else
-    its object's chunks as they arrive."""
+    """The package's bytes from the store (its file read ahead in a thread when the
+    store is a folder, else its object's chunks as they arrive), checked against its
+    SHA-256 on the way: a site mirror takes the signed parts' hashes as the proof of
+    every package's, so a damaged stored copy must stop the export, not travel."""
     info = tarfile.TarInfo(name)
     info.size, info.mode = package.size, 0o644
     path = storage.local_path(package.storage_key)
     if path is not None:
-        with path.open("rb") as source:
+        expected = Expected(path, package.size, package.sha256, _stored(package))
+        with ReadAhead([expected], StorageUnavailable, says="its record") as source:
             tar.addfile(info, source)
+            source.drain()  # the verdict comes after the last byte
         return
+    digest = hashlib.sha256()
     chunks = storage.iter_range(package.storage_key, 0, package.size)
-    tar.addfile(info, io.BufferedReader(_IterReader(chunks), buffer_size=CHUNK))
+    tar.addfile(info, io.BufferedReader(_IterReader(chunks, digest), buffer_size=CHUNK))
+    if digest.hexdigest() != package.sha256:
+        raise StorageUnavailable(f"{_stored(package)} does not match its SHA-256")
+
+
+def _stored(package) -> str:
+    return f"the stored copy of package {package.filename} ({package.id})"
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:

@@ -9,11 +9,10 @@ import click
 
 from distro.cli.errors import fail_cleanly
 from distro.cli.params import WholeNumber
-from distro.mirror import tokens
-from distro.mirror.imports import import_bundle
-from distro.mirror.reports import export_reports
-from distro.mirror.server import MirrorServer
 from distro.mirror.site import init_site, open_site
+
+# Each command imports what only it uses (TUF, gunicorn, the installations' rules) when
+# it runs: an import's time counts against the disk's (bench/bundles.py).
 
 FOLDER = click.Path(file_okay=False, path_type=Path)
 
@@ -45,10 +44,20 @@ def mirror_init(folder, vendor_key):
 @fail_cleanly
 def mirror_import(bundle_dir, folder):
     """Verify a bundle, then take it in (all or nothing; a second import changes nothing)."""
+    from distro.mirror.imports import import_bundle
+    from distro.storage.base import InsufficientStorage
+
     site = open_site(folder)
     try:
         result = import_bundle(site, bundle_dir)
-    except OSError as exc:  # a full disk, an unreadable stick: nothing was taken in
+    except InsufficientStorage:
+        click.echo(
+            f"error: bundle not imported: the mirror's store in {folder} is full; nothing "
+            "was taken in (make room there and run the import again)",
+            err=True,
+        )
+        raise SystemExit(1) from None
+    except OSError as exc:  # an unreadable stick: nothing was taken in
         click.echo(f"error: bundle not imported: {exc.strerror or exc}", err=True)
         raise SystemExit(1) from None
     finally:
@@ -67,6 +76,8 @@ def mirror_import(bundle_dir, folder):
 @fail_cleanly
 def mirror_tokens(action, folder, name):
     """Create an installer token of the site; the secret is the last line, shown once."""
+    from distro.mirror import tokens
+
     site = open_site(folder)
     with site.session() as session:
         token, secret = tokens.create_token(session, name)
@@ -82,6 +93,8 @@ def mirror_tokens(action, folder, name):
 @fail_cleanly
 def mirror_reports(folder, out):
     """Write the installation reports received since the last such file, for the vendor."""
+    from distro.mirror.reports import export_reports
+
     site = open_site(folder)
     try:
         count = export_reports(site, out)
@@ -101,5 +114,7 @@ def mirror_reports(folder, out):
 @fail_cleanly
 def mirror_serve(folder, bind, workers):
     """Serve the installer API of the mirror under gunicorn."""
+    from distro.mirror.server import MirrorServer
+
     open_site(folder).engine.dispose()  # a clear error now, not in every worker
     MirrorServer(folder, {"bind": bind, "workers": workers}).run()

@@ -63,9 +63,14 @@ class BlobWriter(Protocol):
 
 
 class ObjectStorage(Protocol):
-    def open_writer(self, max_bytes: int, final_key: str | None = None) -> BlobWriter:
+    def open_writer(
+        self, max_bytes: int, final_key: str | None = None, *, proven_sha256: str | None = None
+    ) -> BlobWriter:
         """A writer to a temporary key, or (where the store can do it safely) straight to
-        `final_key`, whose object then only appears if the bytes hash to that key."""
+        `final_key`, whose object then only appears if the bytes hash to that key.
+        `proven_sha256`: the caller has proven the bytes' SHA-256 by other means (a site
+        mirror's import, by the signed hashes of the parts they come in), so the writer
+        takes it instead of hashing every byte a second time."""
 
     def promote(self, temp_key: str, final_key: str) -> None:
         """Move a finished temporary object to its final key (keeping an existing one)."""
@@ -88,8 +93,9 @@ class ObjectStorage(Protocol):
 class HashingWriter:
     """Shared bookkeeping of the writers: digest, size and the upload limit."""
 
-    def __init__(self, max_bytes: int):
-        self._hash = hashlib.sha256()
+    def __init__(self, max_bytes: int, proven_sha256: str | None = None):
+        self._hash = None if proven_sha256 else hashlib.sha256()
+        self._proven = proven_sha256
         self.size = 0
         self.max_bytes = max_bytes
 
@@ -97,7 +103,8 @@ class HashingWriter:
         self.size += len(data)
         if self.size > self.max_bytes:
             raise TooLarge(f"the file is larger than the limit of {self.max_bytes} bytes")
-        self._hash.update(data)
+        if self._hash is not None:
+            self._hash.update(data)
 
     def seek(self, offset: int, whence: int = 0) -> int:
         # The multipart parser rewinds its container when a part ends; there is nothing
@@ -105,4 +112,4 @@ class HashingWriter:
         return 0
 
     def hexdigest(self) -> str:
-        return self._hash.hexdigest()
+        return self._proven or self._hash.hexdigest()

@@ -21,8 +21,8 @@ from distro.storage.base import (
 
 
 class LocalWriter(HashingWriter):
-    def __init__(self, root: Path, max_bytes: int):
-        super().__init__(max_bytes)
+    def __init__(self, root: Path, max_bytes: int, proven_sha256: str | None = None):
+        super().__init__(max_bytes, proven_sha256)
         self.temp_key = f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"
         self._path = root / self.temp_key
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,10 +68,12 @@ class LocalFileStorage:
             raise FileNotFoundError(key)
         return path
 
-    def open_writer(self, max_bytes: int, final_key: str | None = None) -> LocalWriter:
+    def open_writer(
+        self, max_bytes: int, final_key: str | None = None, *, proven_sha256: str | None = None
+    ) -> LocalWriter:
         # A rename is cheap here, so uploads always land in a temporary file first.
         try:
-            return LocalWriter(self.root, max_bytes)
+            return LocalWriter(self.root, max_bytes, proven_sha256)
         except OSError as exc:
             raise _local_error(exc) from None
 

@@ -81,8 +81,14 @@ class S3Writer(HashingWriter):
     multipart upload, and what a dead store keeps is left for `distro storage sweep`.
     """
 
-    def __init__(self, store: S3FileStorage, max_bytes: int, final_key: str | None = None):
-        super().__init__(max_bytes)
+    def __init__(
+        self,
+        store: S3FileStorage,
+        max_bytes: int,
+        final_key: str | None = None,
+        proven_sha256: str | None = None,
+    ):
+        super().__init__(max_bytes, proven_sha256)
         self._store = store
         # Writing to the final content key saves a server-side copy of the whole object;
         # finish() completes it only when the bytes hash to that key.
@@ -263,8 +269,10 @@ class S3FileStorage:
     def full(self, key: str) -> str:
         return self.prefix + key
 
-    def open_writer(self, max_bytes: int, final_key: str | None = None) -> S3Writer:
-        return S3Writer(self, max_bytes, final_key)
+    def open_writer(
+        self, max_bytes: int, final_key: str | None = None, *, proven_sha256: str | None = None
+    ) -> S3Writer:
+        return S3Writer(self, max_bytes, final_key, proven_sha256)
 
     def promote(self, temp_key: str, final_key: str) -> None:
         if temp_key == final_key:

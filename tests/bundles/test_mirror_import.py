@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -217,3 +218,36 @@ def test_an_export_refuses_an_organisation_without_licenses_and_an_unknown_since
     )
     assert result.exit_code == 1 and "no ready bundle 7" in result.output
     assert not any((tmp_path / "a").glob("*"))
+
+
+def test_a_full_disk_stops_the_import_with_one_line_and_a_rerun_with_room_finishes(
+    runner, client, vendor, tmp_path
+):
+    """The mirror's disk filling up is played by the kernel's file size limit on the
+    import's process (a write past RLIMIT_FSIZE fails with EFBIG, as one on a full disk
+    fails with ENOSPC: the store takes both for a full store): the 3 MiB installer does
+    not fit in 1 MiB."""
+    stick = tmp_path / "stick"
+    export(runner, stick, "--part-mib", "1")
+    site = new_mirror(client, tmp_path)
+
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024 * 1024, 1024 * 1024))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "distro.cli", "mirror", "import", str(stick), "--dir", str(site)],
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        preexec_fn=small_disk,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"error: bundle not imported: the mirror's store in {site} is full; nothing was "
+        "taken in (make room there and run the import again)"
+    ]
+    packages, bundles, documents, _state, blobs = held(site)
+    assert packages == {} and bundles == [] and documents == set() and blobs == []
+    code, output = mirror("import", stick, "--dir", site)
+    assert code == 0, output
+    assert len(held(site)[0]) == 2

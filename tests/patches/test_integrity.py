@@ -11,23 +11,8 @@ from moto.server import ThreadedMotoServer
 
 from distro.app import create_app
 from distro.storage.base import blob_key
-from tests.conftest import LiveServer, MultipartUpload, make_app, seed_world
+from tests.conftest import LiveServer, MultipartUpload, make_app, seed_world, tamper_stored
 from tests.patches.conftest import publish, published, sha
-
-
-def _tamper(app, key: str, backend: str, s3_endpoint: str) -> None:
-    storage = app.extensions["distro.storage"]
-    if backend == "local":
-        path = storage.local_path(key)
-        data = bytearray(path.read_bytes())
-        data[100] ^= 0x01
-        path.write_bytes(bytes(data))
-    else:
-        client = boto3.client("s3", endpoint_url=s3_endpoint)
-        full = storage.full(key)
-        data = bytearray(client.get_object(Bucket=storage.bucket, Key=full)["Body"].read())
-        data[100] ^= 0x01
-        client.put_object(Bucket=storage.bucket, Key=full, Body=bytes(data))
 
 
 def test_storage_verify_reports_a_flipped_bit(
@@ -36,7 +21,7 @@ def test_storage_verify_reports_a_flipped_bit(
     body = published(client, world, payload)
     clean = runner.invoke(args=["storage", "verify"])
     assert clean.exit_code == 0 and "1 objects checked, 0 damaged" in clean.output
-    _tamper(app, blob_key(body["sha256"]), backend, s3_endpoint)
+    tamper_stored(app, blob_key(body["sha256"]), backend, s3_endpoint)
     damaged = runner.invoke(args=["storage", "verify"])
     assert damaged.exit_code == 1
     assert f"HASH: {blob_key(body['sha256'])} (packages {body['id']})" in damaged.output
