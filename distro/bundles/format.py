@@ -333,8 +333,8 @@ class ReadAhead(io.RawIOBase):
 def open_direct(path: Path) -> io.FileIO:
     """`path` opened for reading past the page cache (O_DIRECT), where its filesystem
     allows it: the disk then writes straight into the reader's buffers, which spares the
-    kernel a copy of every byte (bench/bundles.py: 5 of 8 CPU seconds an import spent
-    on 2 GiB were the kernel's copies). Else opened as usual."""
+    kernel a copy of every byte (bench/bundles.py: half the 8 CPU seconds an import of 2
+    GiB spent were the kernel's copies). Else opened as usual."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECT | os.O_CLOEXEC)
     except OSError as exc:

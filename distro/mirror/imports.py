@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import tarfile
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -32,6 +33,7 @@ from distro.bundles.format import (
     parse_manifest,
     read_bytes,
 )
+from distro.core.clock import utcnow
 from distro.core.versions import version_key
 from distro.mirror import trust
 from distro.mirror.models import MirrorBundle, MirrorDocument, MirrorPackage, MirrorState
@@ -177,7 +179,7 @@ def _check_tuf(session: Session, manifest: dict, documents: dict) -> None:
     for product in sorted({t["product"] for t in manifest["tuf"]}):
         kind = f"tuf/{product}"
         incoming = {name: body.encode() for (k, name), body in documents.items() if k == kind}
-        trust.check_tuf(product, _held_tuf(session, kind), incoming)
+        trust.check_tuf(product, _held_tuf(session, kind), incoming, utcnow().replace(tzinfo=UTC))
 
 
 def _held_tuf(session: Session, kind: str) -> dict[str, tuple[int, bytes]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from datetime import datetime
 
 from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import Metadata
@@ -86,9 +87,12 @@ def _verifies(pem: str, data: bytes, signature: bytes) -> bool:
     return True
 
 
-def check_tuf(product: str, held: dict[str, tuple[int, bytes]], incoming: dict[str, bytes]) -> None:
+def check_tuf(
+    product: str, held: dict[str, tuple[int, bytes]], incoming: dict[str, bytes], now: datetime
+) -> None:
     """Check a product's incoming metadata files (name -> bytes) against what the mirror
-    holds (role -> (version, bytes)); BundleInvalid naming the file that fails."""
+    holds (role -> (version, bytes)) as a TUF client would, expiry at `now` included:
+    the site's installers would refuse what expired. BundleInvalid names the file."""
     roots = sorted(
         (int(m.group(1)), body)
         for name, body in incoming.items()
@@ -115,6 +119,7 @@ def check_tuf(product: str, held: dict[str, tuple[int, bytes]], incoming: dict[s
     if root is None:
         raise BundleInvalid(f"the bundle holds no TUF root of {product}")
     targets = load(product, "targets", held["targets"][1]) if "targets" in held else None
+    newest: dict[str, tuple[str, Metadata]] = {}  # role -> its newest incoming file
     for name, body in sorted(incoming.items(), key=lambda item: _order(item[0])):
         role = role_of(name)
         if role == "root":
@@ -132,6 +137,14 @@ def check_tuf(product: str, held: dict[str, tuple[int, bytes]], incoming: dict[s
             )
         if role == "targets":
             targets = metadata
+        if role not in newest or metadata.signed.version > newest[role][1].signed.version:
+            newest[role] = (name, metadata)
+    for name, metadata in [(f"{root.signed.version}.root.json", root), *newest.values()]:
+        if metadata.signed.is_expired(now):
+            raise BundleInvalid(
+                f"TUF {name} of {product} expired on {metadata.signed.expires:%Y-%m-%d}: the "
+                "site's installers would refuse it (export a new bundle)"
+            )
 
 
 def role_of(name: str) -> str:

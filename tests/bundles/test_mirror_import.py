@@ -10,11 +10,13 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from distro.cli.mirror import mirror_group
+from distro.core.clock import utcnow
 from distro.mirror.models import MirrorBundle, MirrorDocument, MirrorPackage, MirrorState
 from distro.mirror.site import open_site
 from tests.bundles.conftest import export, manifest_of
@@ -251,3 +253,15 @@ def test_a_full_disk_stops_the_import_with_one_line_and_a_rerun_with_room_finish
     code, output = mirror("import", stick, "--dir", site)
     assert code == 0, output
     assert len(held(site)[0]) == 2
+
+
+def test_a_bundle_whose_tuf_timestamp_expired_on_the_way_is_refused(
+    runner, client, vendor, tmp_path, monkeypatch
+):
+    """It lives DISTRO_BUNDLE_VALID_DAYS (90); the clock of the import is moved past."""
+    stick = tmp_path / "stick"
+    export(runner, stick)
+    site = new_mirror(client, tmp_path)
+    expires = (utcnow() + timedelta(days=90)).date()
+    monkeypatch.setattr("distro.mirror.imports.utcnow", lambda: utcnow() + timedelta(days=91))
+    _refused(site, stick, f"TUF timestamp.json of erp expired on {expires:%Y-%m-%d}")
