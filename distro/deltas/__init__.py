@@ -1,0 +1,1 @@
+"""Deltas: a package rebuilt from the one before it and a small file of differences."""

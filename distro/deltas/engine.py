@@ -1,0 +1,351 @@
+"""Build a delta from a base package to a new one, and apply it. Both stream: they hold
+a few segments (`format.SEGMENT`) in memory, never a whole package.
+
+Building goes entry by entry where both packages are zips (`zips`): an entry unchanged
+in name and bytes is a COPY; a deflated entry whose bytes zlib reproduces at some level
+goes into the frame as its content, against the base entry's content; anything else as
+its bytes, against the base entry's. A file that is not a zip goes in segments, each
+against the base's bytes at the same relative place. bench/delta.py measured the
+choices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+import zlib
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import BinaryIO
+
+from distro.deltas import zips
+from distro.deltas.format import (
+    AS_IS,
+    FROM_BASE,
+    MAGIC,
+    SEGMENT,
+    BaseRange,
+    Copy,
+    DeltaInvalid,
+    End,
+    Frame,
+    Piece,
+    read_ops,
+    write_op,
+)
+from distro.deltas.zstd import (
+    CompressionParameter,
+    ZstdCompressor,
+    ZstdDecompressor,
+    ZstdDict,
+    ZstdError,
+)
+
+LEVEL = 19
+CHUNK = 1024 * 1024
+# The levels tried to reproduce a deflated entry, the most common (zlib's default) first.
+DEFLATE_LEVELS = (6, 9, 1, 5, 7, 8, 4, 3, 2)
+_MIN_PREFIX = 8  # zstd refuses a shorter prefix
+
+
+@dataclass(frozen=True)
+class Built:
+    size: int  # of the delta
+    new_size: int
+    copied: int  # bytes of the new package taken from the base as they are
+    recompressed: int  # bytes of zip entries rebuilt from their content
+
+
+def build_delta(
+    base: Path, new: Path, out: BinaryIO, level: int = LEVEL, segment: int = SEGMENT
+) -> Built:
+    """Write the delta that turns `base` into `new` to `out`: its frames at zstd `level`,
+    each holding at most `segment` bytes (at most SEGMENT, the most an apply accepts)."""
+    if not 0 < segment <= SEGMENT:
+        raise ValueError(f"a segment is 1 to {SEGMENT} bytes")
+    with base.open("rb") as base_file, new.open("rb") as new_file:
+        builder = _Builder(base_file, new_file, out, level, segment)
+        base_entries, new_entries = zips.entries(base), zips.entries(new)
+        if base_entries is not None and new_entries is not None:
+            builder.zips(base_entries, new_entries)
+        else:
+            builder.plain(0, builder.new_size, 0, builder.base_size)
+        return builder.finish(_sha256(new_file))
+
+
+class _Builder:
+    """Gathers pieces of the new package into one frame at a time (up to `segment`
+    bytes of new content and of base prefix), with COPY operations between frames."""
+
+    def __init__(self, base: BinaryIO, new: BinaryIO, out: BinaryIO, level: int, segment: int):
+        self.base, self.new, self.out, self.level = base, new, out, level
+        self.segment = segment
+        self.base_size, self.new_size = _size(base), _size(new)
+        self.written = out.write(MAGIC)
+        self.copied = self.recompressed = 0
+        self._copy: Copy | None = None  # consecutive copies are joined into one
+        self._ranges: list[BaseRange] = []
+        self._prefix: list[bytes] = []
+        self._pieces: list[Piece] = []
+        self._content: list[bytes] = []
+        self._held = (0, 0)  # bytes of prefix and of content gathered
+
+    def zips(self, base_entries: list[zips.Entry], new_entries: list[zips.Entry]) -> None:
+        by_name = {entry.name: entry for entry in base_entries}
+        position, base_at = 0, 0
+        base_next = {a.header_offset: b.header_offset for a, b in pairwise(base_entries)}
+        base_gap = base_entries[0].header_offset if base_entries else 0
+        for entry in new_entries:
+            if entry.header_offset > position:  # a stub before the zip, data descriptors
+                self.plain(position, entry.header_offset - position, base_at, base_gap)
+            old = by_name.get(entry.name)
+            self._entry(entry, old)
+            position = entry.data_end
+            if old is not None:  # the base's bytes after its entry, for the next gap
+                base_at = old.data_end
+                base_gap = base_next.get(old.header_offset, old.data_end) - old.data_end
+        tail = max((entry.data_end for entry in base_entries), default=0)
+        self.plain(position, self.new_size - position, tail, self.base_size - tail)
+
+    def _entry(self, entry: zips.Entry, old: zips.Entry | None) -> None:
+        start, length = entry.header_offset, entry.data_end - entry.header_offset
+        if old is not None and self._same(
+            old.header_offset, start, length, old.data_end - old.header_offset
+        ):
+            self._copy_from(old.header_offset, length)
+            return
+        header = _read(self.new, start, entry.data_offset - start)
+        old_header = []
+        if old is not None:
+            size = old.data_offset - old.header_offset
+            old_header = [
+                (BaseRange(old.header_offset, size, False), self._base(old.header_offset, size))
+            ]
+        self._piece(header, AS_IS, old_header)
+        if old is not None and self._same(
+            old.data_offset, entry.data_offset, entry.compress_size, old.compress_size
+        ):
+            self._pieces.append(Piece(entry.compress_size, FROM_BASE, old.data_offset))
+            self.copied += entry.compress_size
+            return
+        if old is not None and self._deflated(entry, old):
+            return
+        if old is None:
+            self.plain(entry.data_offset, entry.compress_size, 0, 0)
+        else:
+            self.plain(entry.data_offset, entry.compress_size, old.data_offset, old.compress_size)
+
+    def _deflated(self, entry: zips.Entry, old: zips.Entry) -> bool:
+        """The entry as its content, against the base entry's, where zlib reproduces its
+        bytes from that content."""
+        both = entry.method == old.method == zipfile.ZIP_DEFLATED
+        sizes = (entry.file_size, old.file_size, entry.compress_size)
+        if not both or max(sizes) > self.segment:
+            return False
+        compressed = _read(self.new, entry.data_offset, entry.compress_size)
+        content = _inflate(compressed, entry.file_size)
+        level = reproducing_level(content, compressed) if content is not None else None
+        old_content = _inflate(self._base(old.data_offset, old.compress_size), old.file_size)
+        if level is None or old_content is None:
+            return False
+        base = [(BaseRange(old.data_offset, old.compress_size, True), old_content)]
+        self._piece(content, level, base)
+        self.recompressed += entry.compress_size
+        return True
+
+    def plain(self, start: int, length: int, base_start: int, base_length: int) -> None:
+        """Bytes of the new package in segments, each against the base's bytes at the
+        same relative place within [base_start, base_start + base_length)."""
+        for offset in range(0, length, self.segment):
+            piece = min(self.segment, length - offset)
+            at = base_start + offset * base_length // length
+            within = max(0, min(self.segment, base_start + base_length - at))
+            if within >= piece and self._same(at, start + offset, piece, piece):
+                self._copy_from(at, piece)
+                continue
+            base = [(BaseRange(at, within, False), self._base(at, within))] if within else []
+            self._piece(_read(self.new, start + offset, piece), AS_IS, base)
+
+    def _piece(self, data: bytes, level: int, base: list[tuple[BaseRange, bytes]]) -> None:
+        prefix = sum(len(bytes_) for _range, bytes_ in base)
+        if max(self._held[0] + prefix, self._held[1] + len(data)) > self.segment:
+            self._flush_frame()
+        self._flush_copy()
+        for range_, bytes_ in base:
+            self._ranges.append(range_)
+            self._prefix.append(bytes_)
+        self._pieces.append(Piece(len(data), level))
+        self._content.append(data)
+        self._held = (self._held[0] + prefix, self._held[1] + len(data))
+
+    def _copy_from(self, base_offset: int, length: int) -> None:
+        self._flush_frame()
+        self.copied += length
+        pending = self._copy
+        if pending and pending.base_offset + pending.length == base_offset:
+            self._copy = Copy(pending.base_offset, pending.length + length)
+            return
+        self._flush_copy()
+        self._copy = Copy(base_offset, length)
+
+    def _flush_copy(self) -> None:
+        if self._copy is not None:
+            self.written += write_op(self.out, self._copy)
+            self._copy = None
+
+    def _flush_frame(self) -> None:
+        if self._pieces:
+            content = b"".join(self._content)
+            frame = _frame(content, b"".join(self._prefix), self.level) if content else b""
+            self.written += write_op(
+                self.out, Frame(tuple(self._ranges), tuple(self._pieces), frame)
+            )
+        self._ranges, self._prefix, self._pieces, self._content = [], [], [], []
+        self._held = (0, 0)  # bytes of prefix and of content gathered
+
+    def _same(self, base_at: int, new_at: int, length: int, base_length: int) -> bool:
+        if length != base_length or base_at + length > self.base_size:
+            return False
+        self.base.seek(base_at)
+        self.new.seek(new_at)
+        for done in range(0, length, CHUNK):
+            size = min(CHUNK, length - done)
+            if self.base.read(size) != self.new.read(size):
+                return False
+        return True
+
+    def _base(self, offset: int, length: int) -> bytes:
+        return _read(self.base, offset, length)
+
+    def finish(self, sha256: bytes) -> Built:
+        self._flush_frame()
+        self._flush_copy()
+        self.written += write_op(self.out, End(self.new_size, sha256))
+        return Built(self.written, self.new_size, self.copied, self.recompressed)
+
+
+def apply_delta(base: BinaryIO, delta: BinaryIO, out: BinaryIO) -> tuple[int, str]:
+    """Write the new package to `out` from `base` (seekable) and `delta` (read forward);
+    returns its size and SHA-256. DeltaInvalid where the delta is damaged or the base is
+    not the one it was built from (the result's size and hash are checked at the end)."""
+    digest, size = hashlib.sha256(), 0
+    for op in read_ops(delta):
+        if isinstance(op, End):
+            if size != op.size or digest.digest() != op.sha256:
+                raise DeltaInvalid("the rebuilt package is not the one the delta was made for")
+            return size, digest.hexdigest()
+        for chunk in _produce(base, op):
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    raise DeltaInvalid("the delta ends too early")  # read_ops stops only at an End
+
+
+def _produce(base: BinaryIO, op):
+    if isinstance(op, Copy):
+        for done in range(0, op.length, CHUNK):
+            chunk = _read(base, op.base_offset + done, min(CHUNK, op.length - done))
+            if not chunk:
+                raise DeltaInvalid("the base package is shorter than the delta needs")
+            yield chunk
+        return
+    prefix = b"".join(_base_range(base, range_) for range_ in op.ranges)
+    total = sum(piece.in_frame for piece in op.pieces)
+    if len(prefix) > SEGMENT or total > SEGMENT:
+        raise DeltaInvalid("a frame of the delta is larger than any delta holds")
+    content = _unframe(op.frame, prefix, total) if total else b""
+    if len(content) != total:
+        raise DeltaInvalid("a frame of the delta holds fewer bytes than it says")
+    at = 0
+    for piece in op.pieces:
+        if piece.level == FROM_BASE:
+            yield from _produce(base, Copy(piece.base_offset, piece.length))
+            continue
+        data = content[at : at + piece.length]
+        at += piece.length
+        yield data if piece.level == AS_IS else _deflate(data, piece.level)
+
+
+def _base_range(base: BinaryIO, range_: BaseRange) -> bytes:
+    data = _read(base, range_.offset, range_.length)
+    if len(data) != range_.length:
+        raise DeltaInvalid("the base package is shorter than the delta needs")
+    if not range_.inflate:
+        return data
+    content = _inflate(data, SEGMENT)
+    if content is None:
+        raise DeltaInvalid("a zip entry of the base package cannot be inflated")
+    return content
+
+
+def reproducing_level(content: bytes, compressed: bytes) -> int | None:
+    """The zlib level whose raw deflate of `content` is exactly `compressed`, if any;
+    each try stops at its first differing byte."""
+    for level in DEFLATE_LEVELS:
+        compressor, at = zlib.compressobj(level, zlib.DEFLATED, -15), 0
+        for done in range(0, len(content), CHUNK):
+            piece = compressor.compress(content[done : done + CHUNK])
+            if compressed[at : at + len(piece)] != piece:
+                break
+            at += len(piece)
+        else:
+            if compressed[at:] == compressor.flush():
+                return level
+    return None
+
+
+def _frame(content: bytes, prefix: bytes, level: int) -> bytes:
+    options = {
+        CompressionParameter.compression_level: level,
+        CompressionParameter.enable_long_distance_matching: 1,
+        CompressionParameter.window_log: max(10, (len(prefix) + len(content)).bit_length()),
+    }
+    compressor = ZstdCompressor(options=options, zstd_dict=_prefix(prefix))
+    return compressor.compress(content, ZstdCompressor.FLUSH_FRAME)
+
+
+def _unframe(frame: bytes, prefix: bytes, limit: int) -> bytes:
+    decompressor = ZstdDecompressor(zstd_dict=_prefix(prefix))
+    try:
+        content = decompressor.decompress(frame, max_length=limit)
+    except ZstdError as exc:
+        raise DeltaInvalid(f"a frame of the delta cannot be decompressed ({exc})") from None
+    if not decompressor.eof:
+        raise DeltaInvalid("a frame of the delta is cut short or larger than it may be")
+    return content
+
+
+def _prefix(prefix: bytes):
+    return ZstdDict(prefix, is_raw=True).as_prefix if len(prefix) >= _MIN_PREFIX else None
+
+
+def _deflate(content: bytes, level: int) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return compressor.compress(content) + compressor.flush()
+
+
+def _inflate(compressed: bytes, limit: int) -> bytes | None:
+    decompressor = zlib.decompressobj(-15)
+    try:
+        content = decompressor.decompress(compressed, limit + 1)
+    except zlib.error:
+        return None
+    return content if decompressor.eof and len(content) <= limit else None
+
+
+def _read(source: BinaryIO, offset: int, length: int) -> bytes:
+    source.seek(offset)
+    return source.read(length)
+
+
+def _size(source: BinaryIO) -> int:
+    return source.seek(0, 2)
+
+
+def _sha256(source: BinaryIO) -> bytes:
+    source.seek(0)
+    digest = hashlib.sha256()
+    while chunk := source.read(CHUNK):
+        digest.update(chunk)
+    return digest.digest()
