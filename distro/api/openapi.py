@@ -68,6 +68,17 @@ OPERATIONS = [
         False,
     ),
     (
+        "get",
+        "/packages/{id}/deltas/{base_id}/download",
+        "A delta to the package from package base_id (the `from` of one of its `deltas`): "
+        "under the package's download rule, ranges and conditional requests",
+        200,
+        None,
+        [],
+        None,
+        False,
+    ),
+    (
         "post",
         "/packages",
         "Publish a package (multipart: file, product, version, kind, applies_to, notes, "

@@ -189,7 +189,9 @@ def _write_stream(session, storage, org, bundle, writer) -> tuple[list[str], dic
         for package in contents.packages(session, org, bundle.since):
             member = f"packages/{package.id}"
             _add_package(tar, member, storage, package)
-            manifest["packages"].append({**package_json(package, detail=True), "member": member})
+            # A bundle carries no deltas (yet): the mirror lists none, so none is asked for.
+            body = {**package_json(package, detail=True), "deltas": [], "member": member}
+            manifest["packages"].append(body)
         for row in contents.licenses(session, org):
             member = f"licenses/{row.id}.lic"
             _add_bytes(tar, member, row.file_text.encode())

@@ -68,6 +68,7 @@ def worker_command(once: bool):
         done = worker.run_until_idle(app)
         click.echo(
             f"handled {done.events} events; built {done.bundles} bundles; "
+            f"built the deltas of {done.deltas} packages; "
             f"queued {done.queued} notices; sent {done.sent}, "
             f"retrying {done.retrying}, failed {done.failed}"
         )

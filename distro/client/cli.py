@@ -78,6 +78,7 @@ class Reporter:
     "check/installed/failed are reported to the server",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON lines for installer scripts")
+@click.option("--no-delta", is_flag=True, help="always download whole packages, never a delta")
 def fetch_command(
     server,
     token,
@@ -91,6 +92,7 @@ def fetch_command(
     root_path,
     installation,
     as_json,
+    no_delta,
 ):
     """Download and verify an update path (or one installer) into DEST."""
     report = Reporter(as_json)
@@ -119,7 +121,13 @@ def fetch_command(
             click.echo(f"{product} {from_version} is up to date")
         for package in packages:
             tell.package = package
-            fetched = client.fetch(package, dest, report.progress)
+            fetched = client.fetch(
+                package,
+                dest,
+                report.progress,
+                use_delta=not no_delta,
+                said=lambda message, package=package: tell.delta_failed(package, message),
+            )
             tell("installed", package)
             report.close()
             report.event(
@@ -129,13 +137,20 @@ def fetch_command(
                 path=str(fetched.path),
                 resumed_from=fetched.resumed_from,
                 downloaded=fetched.downloaded,
+                via="delta" if fetched.delta_from else "full",
+                delta_from=fetched.delta_from,
             )
             if not as_json:
                 resumed = (
                     f", resumed at byte {fetched.resumed_from}" if fetched.resumed_from else ""
                 )
+                how = (
+                    f", rebuilt from a delta of {fetched.downloaded} bytes"
+                    if fetched.delta_from
+                    else ""
+                )
                 click.echo(
-                    f"verified {package['kind']} {package['version']}: {fetched.path}{resumed}"
+                    f"verified {package['kind']} {package['version']}: {fetched.path}{resumed}{how}"
                 )
         report.event("done", count=len(packages))
     except FetchError as exc:
@@ -175,6 +190,14 @@ class _Teller:
         if warning:
             click.echo(f"warning: {warning}", err=True)
             self.report.event("warning", message=warning)
+
+    def delta_failed(self, package: dict, message: str) -> None:
+        """A delta that did not rebuild the package: one line, a `failed` event with the
+        reason, and the whole package is downloaded next."""
+        line = f"{package['product']} {package['version']}: {message}; downloading it whole"
+        click.echo(f"warning: {line}", err=True)
+        self.report.event("delta_failed", id=package["id"], message=message)
+        self("failed", package, line)
 
 
 def _check_arguments(installer: bool, version: str | None, from_version: str | None) -> None:

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from tuf.api.exceptions import LengthOrHashMismatchError
 from tuf.api.metadata import TargetFile
 
+from distro.client.deltas import fetch_by_delta
 from distro.client.errors import FetchError
 from distro.client.trust import TRUST_FOLDER, Repository
 from distro.core.errors import DistroError
@@ -46,6 +47,7 @@ class Fetched:
     path: Path
     resumed_from: int  # bytes already on disk before this run
     downloaded: int  # bytes received in this run
+    delta_from: str | None = None  # the package it was rebuilt from, if by a delta
 
 
 Progress = Callable[[dict, int, int], None]  # (package, bytes so far, total)
@@ -218,7 +220,18 @@ class DistroClient:
             )
         return repository, target
 
-    def fetch(self, package: dict, dest: Path, progress: Progress | None = None) -> Fetched:
+    def fetch(
+        self,
+        package: dict,
+        dest: Path,
+        progress: Progress | None = None,
+        *,
+        use_delta: bool = True,
+        said: Callable[[str], None] = lambda message: None,
+    ) -> Fetched:
+        """Download, verify and name `package` in `dest`: as a delta from a package
+        `dest` holds where the server has one (`said` hears why one failed before the
+        whole package is downloaded instead), else whole, resuming a partial file."""
         repository, target = self.trusted_target(package, dest)
         facts, manifest, signature = self.verified_manifest(package)
         dest.mkdir(parents=True, exist_ok=True)
@@ -226,6 +239,13 @@ class DistroClient:
         if final.is_file() and _matches(final, target):
             _write_sidecars(final, manifest, signature)
             return Fetched(package, final, target.length, 0)
+        if use_delta:
+            rebuilt = fetch_by_delta(self, repository, package, target, final, progress, said)
+            if rebuilt is not None:
+                _write_sidecars(final, manifest, signature)
+                return Fetched(
+                    package, final, rebuilt.resumed_from, rebuilt.downloaded, rebuilt.base_id
+                )
         partial = final.with_name(final.name + ".part")
         had = partial.stat().st_size if partial.is_file() else 0
         if had > target.length:

@@ -39,6 +39,9 @@ def default_config(cwd: Path | None = None) -> dict:
         # How long a site mirror's installers may go on verifying an offline bundle's TUF
         # timestamp (its other metadata lives a year): the longest gap between bundles.
         "BUNDLE_VALID_DAYS": 90,
+        # Deltas `distro worker` builds to each new package: from this many older ones of
+        # its product, kind and release line, newest first (0: none).
+        "DELTA_BASES": 3,
         # Bearer token that /metrics answers to; unset, /metrics does not exist.
         "METRICS_TOKEN": None,
         "LOG_FORMAT": "text",  # or "json": one JSON object per line
@@ -103,6 +106,7 @@ def check_config(config: dict) -> None:
         ("FANOUT_BATCH", 1, 10_000),
         ("MAX_IMPORT_BYTES", 1024, 2**40),
         ("BUNDLE_VALID_DAYS", 1, 365),
+        ("DELTA_BASES", 0, 20),
     ):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

@@ -1,5 +1,6 @@
-"""`distro worker`: sends due mail, queues the subscription-expiry notices and builds the
-offline bundles customer admins asked for (one per pass, into the object store).
+"""`distro worker`: sends due mail, queues the subscription-expiry notices, builds the
+offline bundles customer admins asked for (one per pass, into the object store) and the
+deltas to newly published packages (one package per pass).
 
 Each message is claimed in a short transaction, sent with no transaction open (an SMTP
 server may take seconds, and on SQLite an open write transaction would stop every other
@@ -25,11 +26,12 @@ from distro.core.clock import today
 from distro.core.config import smtp_settings
 from distro.core.events import prune as prune_events
 from distro.core.metrics import MAIL_ATTEMPTS
+from distro.deltas.services import build_due
 from distro.installations import summary
 from distro.mail import notices, outbox, smtp
 from distro.mail.events import handle_due_events
 from distro.mail.models import OutboxMessage
-from distro.signing.keys import KeySource
+from distro.signing.keys import KeySource, active_signer
 
 
 class Stop(Protocol):
@@ -49,6 +51,7 @@ class Round:
 
     events: int = 0  # events turned into mail
     bundles: int = 0  # offline bundles built (or failed)
+    deltas: int = 0  # packages whose deltas were built (one per pass)
     more: bool = False  # work was left for the next pass, which starts at once
     queued: int = 0  # expiry notices queued
     sent: int = 0
@@ -102,7 +105,8 @@ def run_once(
             if app.config.get("SMTP_URL"):
                 _send_due(app, session, result, stop or threading.Event())
             result.bundles = _build_bundle(app, session)
-            result.more = result.more or bool(result.bundles)
+            result.deltas = _build_deltas(app, session)
+            result.more = result.more or bool(result.bundles) or bool(result.deltas)
         finally:
             session.close()
     return result
@@ -123,6 +127,20 @@ def _build_bundle(app: Flask, session: Session) -> int:
     if built is not None:
         log.info("offline bundle %s of %s built", built.seq, built.org_id)
     return int(built is not None)
+
+
+def _build_deltas(app: Flask, session: Session) -> int:
+    """Build the deltas of one package published since the last pass (or none)."""
+    bases = app.config["DELTA_BASES"]
+    if not bases:
+        return 0
+    source = KeySource.from_config(app.config)
+    looked = build_due(
+        session, app.extensions["distro.storage"], lambda: active_signer(session, source), bases
+    )
+    if looked is not None and looked.deltas:
+        log.info("package %s has %d deltas", looked.package_id, looked.deltas)
+    return int(looked is not None)
 
 
 def _send_due(app: Flask, session: Session, result: Round, stop: Stop) -> None:
@@ -164,7 +182,7 @@ def run_until_idle(app: Flask, stop: Stop | None = None) -> Round:
     total, housekeeping = Round(), Housekeeping()
     while True:
         done = run_once(app, stop, housekeeping)
-        for name in ("events", "bundles", "queued", "sent", "retrying", "failed"):
+        for name in ("events", "bundles", "deltas", "queued", "sent", "retrying", "failed"):
             setattr(total, name, getattr(total, name) + getattr(done, name))
         if not done.more or (stop is not None and stop.is_set()):
             return total

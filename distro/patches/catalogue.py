@@ -72,6 +72,11 @@ def package_json(package: Package, *, detail: bool = False) -> dict:
         **details_of(package).as_json(),
         "yanked": package.yanked,
         "yank_reason": package.yank_reason,
+        # What `distro fetch` can download instead, given the package `from` (§9).
+        "deltas": [
+            {"from": delta.base_id, "size": delta.size, "sha256": delta.sha256}
+            for delta in package.deltas
+        ],
     }
     if detail:
         body.update(manifest=package.manifest, signature=package.signature, kid=package.kid)

@@ -5,6 +5,7 @@ and yank, conditional requests, ranges, redirect mode and the audit row apply al
 from __future__ import annotations
 
 import logging
+from dataclasses import astuple, dataclass
 
 from flask import Response, current_app, redirect, request
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from distro.accounts.actor import Actor
 from distro.core.db import release_session
 from distro.core.errors import Gone, StorageUnavailable
 from distro.core.metrics import DOWNLOAD_BYTES, DOWNLOADS_IN_FLIGHT
-from distro.patches.models import Package
+from distro.patches.models import Package, PackageDelta
 from distro.storage.factory import get_storage
 from distro.storage.httpfiles import file_response, not_modified, plan_span, relays_by_splice
 
@@ -25,27 +26,50 @@ def deliver(session: Session, actor: Actor, package: Package) -> Response:
     """The response for an entitled caller's download of `package`."""
     if package.yanked:
         raise Gone(f"this package was yanked: {package.yank_reason}", code="yanked")
-    span = plan_span(request, package.size, package.sha256)
+    stored = Stored(package.storage_key, package.size, package.sha256, package.filename)
+    return _send(session, actor, package, stored, "package.download")
+
+
+def deliver_delta(session: Session, actor: Actor, package: Package, delta: PackageDelta):
+    """The response for an entitled caller's download of a delta to `package`: the
+    package's rule (a yanked package's deltas are gone with it)."""
+    if package.yanked:
+        raise Gone(f"this package was yanked: {package.yank_reason}", code="yanked")
+    stored = Stored(delta.storage_key, delta.size, delta.sha256, delta.filename(package))
+    return _send(session, actor, package, stored, "package.delta_download", base=delta.base_id)
+
+
+@dataclass(frozen=True)
+class Stored:
+    key: str
+    size: int
+    sha256: str
+    filename: str
+
+
+def _send(session, actor, package: Package, stored: Stored, action: str, **details) -> Response:
+    span = plan_span(request, stored.size, stored.sha256)
     if span is None:
-        return not_modified(package.sha256, package.filename)
+        return not_modified(stored.sha256, stored.filename)
     storage = get_storage()
     url = None
     if current_app.config["DOWNLOAD_MODE"] == "redirect":
         url = storage.presigned_url(
-            package.storage_key, package.filename, current_app.config["PRESIGN_SECONDS"]
+            stored.key, stored.filename, current_app.config["PRESIGN_SECONDS"]
         )
     audit.record(
         session,
         actor,
-        "package.download",
+        action,
         target_type="package",
         target_id=package.id,
         org_id=actor.org_id,
         redirect=url is not None,
         range=f"{span.start}+{span.length}" if span.partial else None,
+        **details,
     )
     session.commit()
-    key, size, sha, filename = package.storage_key, package.size, package.sha256, package.filename
+    package_id, (key, size, sha, filename) = package.id, astuple(stored)
     release_session()  # a long download must not hold a database connection
     if url:
         DOWNLOAD_BYTES.labels("redirect").inc(span.length)
@@ -61,7 +85,7 @@ def deliver(session: Session, actor: Actor, package: Package) -> Response:
         if not path and opened is None:
             chunks = storage.iter_range(key, span.start, span.length)
     except FileNotFoundError:
-        log.error("package %s: object %s is missing from the store", package.id, key)
+        log.error("package %s: object %s is missing from the store", package_id, key)
         raise StorageUnavailable(
             "the package's bytes are missing from the object store; "
             "the operators have been alerted",

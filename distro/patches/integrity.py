@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from distro.core.clock import utcnow
-from distro.patches.models import Package
+from distro.patches.models import Package, PackageDelta
 from distro.storage.base import ObjectStorage, StoredObject
 
 
@@ -57,9 +57,10 @@ class Orphan:
 def find_orphans(
     session: Session, storage: ObjectStorage, grace: timedelta, also_referenced=()
 ) -> Iterator[Orphan]:
-    """Objects no package points to, nor any key of `also_referenced` (the files of
-    offline bundles: a feature above this one, so its caller names them)."""
+    """Objects no package nor delta points to, nor any key of `also_referenced` (the
+    files of offline bundles: a feature above this one, so its caller names them)."""
     referenced = set(session.scalars(select(Package.storage_key)))
+    referenced.update(session.scalars(select(PackageDelta.storage_key)))
     referenced.update(also_referenced)
     now = utcnow()
     for obj in storage.list_objects():

@@ -49,6 +49,7 @@ class Package(Base):
         Index("ix_packages_lines", "product_id", "line_key", "version_key"),
         Index("ix_packages_published", "published_at", "id"),
         Index("ix_packages_advisories", "advisory", "published_at", "id"),
+        Index("ix_packages_deltas_due", "deltas_checked_at", "published_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -79,7 +80,16 @@ class Package(Base):
     severity: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     # An advisory: a severity above none or a CVE (the Advisories list reads this index).
     advisory: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When `distro worker` built (or found no) deltas to it; None: still to do.
+    deltas_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
     product: Mapped[Product] = relationship()
+    # Loaded with every query of packages in one more query (a page's JSON lists them).
+    deltas: Mapped[list[PackageDelta]] = relationship(
+        foreign_keys="PackageDelta.package_id",
+        lazy="selectin",
+        order_by="PackageDelta.created_at",
+        viewonly=True,
+    )
 
     @property
     def defects(self) -> list[dict]:
@@ -92,6 +102,27 @@ class Package(Base):
     @property
     def cves(self) -> list[str]:
         return [c for c in (self.cves_text or "").split(",") if c]
+
+
+class PackageDelta(Base):
+    """A delta from an older package (`base`) of the same product, kind and release line
+    to `package`: a TUF target of its own, downloaded under the package's rule."""
+
+    __tablename__ = "package_deltas"
+    __table_args__ = (UniqueConstraint("package_id", "base_id", name="uq_package_delta"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    package_id: Mapped[str] = mapped_column(ForeignKey("packages.id"), index=True)
+    base_id: Mapped[str] = mapped_column(ForeignKey("packages.id"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    base: Mapped[Package] = relationship(foreign_keys=[base_id], lazy="joined")
+
+    def filename(self, package: Package) -> str:
+        """Its name as a download and in its TUF target path (`{version}/{name}`)."""
+        return f"{package.filename}.from-{self.base_id}.delta"
 
 
 class GramList(TypeDecorator):

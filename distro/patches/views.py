@@ -9,11 +9,11 @@ from flask import Blueprint, current_app, jsonify, request
 from distro.accounts.auth import api_access
 from distro.api.inputs import json_body, query_choice, streams_body
 from distro.core.db import get_session
-from distro.core.errors import ValidationError
+from distro.core.errors import NotFound, ValidationError
 from distro.core.metrics import UPLOADS_IN_FLIGHT
 from distro.core.pagination import page_json, paginate, parse_limit
 from distro.patches import catalogue, details, search, services
-from distro.patches.delivery import deliver
+from distro.patches.delivery import deliver, deliver_delta
 from distro.patches.entitlement import entitled_products, package_for
 from distro.patches.models import KINDS, Package
 from distro.patches.products import set_review
@@ -92,6 +92,17 @@ def package_detail(actor, package_id: str):
 def download(actor, package_id: str):
     session = get_session()
     return deliver(session, actor, package_for(session, actor, package_id))
+
+
+@bp.get("/packages/<package_id>/deltas/<base_id>/download")
+@api_access(installer=True)
+def download_delta(actor, package_id: str, base_id: str):
+    session = get_session()
+    package = package_for(session, actor, package_id)
+    delta = next((d for d in package.deltas if d.base_id == base_id), None)
+    if delta is None:
+        raise NotFound(f"package {package_id} has no delta from {base_id}")
+    return deliver_delta(session, actor, package, delta)
 
 
 @bp.post("/packages")

@@ -20,7 +20,7 @@ from tuf.api.metadata import DelegatedRole, Delegations, TargetFile, Targets
 
 from distro.core.errors import ValidationError
 from distro.core.versions import line_key, release_line, version_tuple
-from distro.patches.models import Package
+from distro.patches.models import Package, PackageDelta
 
 TOP_LEVEL = "targets"
 
@@ -65,13 +65,31 @@ def target_file(package: Package) -> TargetFile:
     )
 
 
+def delta_target(package: Package, delta: PackageDelta) -> TargetFile:
+    """A delta is a target of its own, in its package's version: a client checks the
+    delta it downloaded before it rebuilds, and the rebuilt file against `to`."""
+    return TargetFile(
+        length=delta.size,
+        hashes={"sha256": delta.sha256},
+        path=f"{package.version}/{delta.filename(package)}",
+        unrecognized_fields={
+            "custom": {
+                "kind": "delta",
+                "from": delta.base_id,
+                "to": {"id": package.id, "length": package.size, "sha256": package.sha256},
+            }
+        },
+    )
+
+
 def line_targets(packages: Iterable[Package], version: int, expires: datetime) -> Targets:
-    """A line role's metadata: its unyanked packages."""
+    """A line role's metadata: its unyanked packages and their deltas."""
     targets = Targets(version=version, expires=expires)
     for package in packages:
         if not package.yanked:
-            target = target_file(package)
-            targets.targets[target.path] = target
+            deltas = [delta_target(package, delta) for delta in package.deltas]
+            for target in (target_file(package), *deltas):
+                targets.targets[target.path] = target
     return targets
 
 

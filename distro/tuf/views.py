@@ -16,9 +16,9 @@ from sqlalchemy import select
 from distro.accounts.auth import api_access
 from distro.core.db import get_session
 from distro.core.errors import DistroError, NotFound
-from distro.patches.delivery import deliver
+from distro.patches.delivery import deliver, deliver_delta
 from distro.patches.entitlement import product_for
-from distro.patches.models import Package
+from distro.patches.models import Package, PackageDelta
 from distro.signing.keys import active_signer, get_key_source
 from distro.tuf import delegations, repository
 
@@ -97,6 +97,24 @@ def target(actor, code: str, version: str, hashed_name: str):
             )
         ).first()
     )
-    if not package:
+    if package:
+        return deliver(session, actor, package)
+    found = match and _delta_target(session, product, line, version, *match.groups())
+    if not found:
         raise NotFound("no such target available to you")
-    return deliver(session, actor, package)
+    return deliver_delta(session, actor, *found)
+
+
+def _delta_target(session, product, line: str, version: str, sha256: str, name: str):
+    """(package, delta) of a delta's target path, `{version}/{sha256}.{name}`."""
+    row = session.execute(
+        select(Package, PackageDelta)
+        .join(PackageDelta, PackageDelta.package_id == Package.id)
+        .where(
+            Package.product_id == product.id,
+            Package.version == version,
+            Package.line_key <= line,
+            PackageDelta.sha256 == sha256,
+        )
+    ).first()
+    return row if row and row[1].filename(row[0]) == name else None

@@ -57,6 +57,7 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
         "installer@globex": 404,
     }
     license_read = {**acme_read, "am2@vendor.test": 404}
+    no_delta = {c: 404 if status == 200 else status for c, status in acme_read.items()}
     everyone = {c: 200 for c in CALLERS}
     authenticated = {**everyone, "anon": 401, "expired": 401, "revoked": 401}
     no_installer = {"installer@acme": 403, "installer@globex": 403}
@@ -86,6 +87,8 @@ def matrix(ids: dict) -> list[tuple[str, str, dict, dict]]:
         ("GET", "/api/v1/products/erp/updates?from=8.0", {}, acme_read),
         ("GET", f"/api/v1/packages/{pkg}", {}, acme_read),
         ("GET", f"/api/v1/packages/{pkg}/download", {}, acme_read),
+        # No delta from the package to itself: the entitled hear 404 like everyone else.
+        ("GET", f"/api/v1/packages/{pkg}/deltas/{pkg}/download", {}, no_delta),
         ("GET", "/api/v1/tuf/erp/metadata/timestamp.json", {}, acme_read),
         ("GET", f"/api/v1/tuf/erp/targets/{PATCH_TARGET}", {}, acme_read),
         (

@@ -295,6 +295,7 @@ class ForwardProxy:
         from urllib.parse import urlsplit
 
         seen = self.seen = []
+        moved = self.moved = []  # body bytes relayed, per answer
 
         class Relay(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - the stdlib's naming
@@ -312,7 +313,9 @@ class ForwardProxy:
                     headers=headers,
                 )
                 answer = upstream.getresponse()
-                send_relayed(self, answer, answer.read())
+                body = answer.read()
+                moved.append(len(body))
+                send_relayed(self, answer, body)
 
             def log_message(self, *args):
                 pass
