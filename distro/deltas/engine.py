@@ -131,27 +131,34 @@ class _Builder:
             self._pieces.append(Piece(entry.compress_size, FROM_BASE, old.data_offset))
             self.copied += entry.compress_size
             return
-        if old is not None and self._deflated(entry, old):
+        if self._deflated(entry, old):
             return
         if old is None:
             self.plain(entry.data_offset, entry.compress_size, 0, 0)
         else:
             self.plain(entry.data_offset, entry.compress_size, old.data_offset, old.compress_size)
 
-    def _deflated(self, entry: zips.Entry, old: zips.Entry) -> bool:
-        """The entry as its content, against the base entry's, where zlib reproduces its
-        bytes from that content."""
-        both = entry.method == old.method == zipfile.ZIP_DEFLATED
-        sizes = (entry.file_size, old.file_size, entry.compress_size)
-        if not both or max(sizes) > self.segment:
+    def _deflated(self, entry: zips.Entry, old: zips.Entry | None) -> bool:
+        """The entry as its content where zlib reproduces its bytes from that content:
+        against the base entry's content, or (a new entry) against what the frame holds
+        already, the content of the entries around it."""
+        deflated = entry.method == zipfile.ZIP_DEFLATED
+        sizes = (entry.file_size, entry.compress_size, *(old and (old.file_size,) or ()))
+        if not deflated or max(sizes) > self.segment:
+            return False
+        base: list[tuple[BaseRange, bytes]] = []
+        if old is not None and old.method == zipfile.ZIP_DEFLATED:
+            old_content = _inflate(self._base(old.data_offset, old.compress_size), old.file_size)
+            if old_content is None:
+                return False
+            base = [(BaseRange(old.data_offset, old.compress_size, True), old_content)]
+        elif old is not None:
             return False
         compressed = _read(self.new, entry.data_offset, entry.compress_size)
         content = _inflate(compressed, entry.file_size)
         level = reproducing_level(content, compressed) if content is not None else None
-        old_content = _inflate(self._base(old.data_offset, old.compress_size), old.file_size)
-        if level is None or old_content is None:
+        if level is None:
             return False
-        base = [(BaseRange(old.data_offset, old.compress_size, True), old_content)]
         self._piece(content, level, base)
         self.recompressed += entry.compress_size
         return True
