@@ -15,7 +15,6 @@ for a minor one; build ≤ 60 s per GiB with RSS ≤ 1 GiB; apply ≤ 2x `cp`, R
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import shutil
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from bench.common import MIB
 from bench.processes import run
+from distro.core.checksums import sha256_file
 
 SYNTHETIC = int(os.environ.get("BENCH_DELTA_MB", "2048")) * MIB
 CACHE = Path(os.environ.get("BENCH_DELTA_CACHE", Path.home() / ".cache" / "distro-bench"))
@@ -137,7 +137,7 @@ def _measure(what: str, base: Path, new: Path, work: Path) -> dict:
     ours_out, rebuilt = work / "ours.delta", work / "rebuilt"
     build = run([sys.executable, "-c", BUILD, str(base), str(new), str(ours_out)], env)
     apply = run([sys.executable, "-c", APPLY, str(base), str(ours_out), str(rebuilt)], env)
-    if _sha256(rebuilt) != _sha256(new):
+    if sha256_file(rebuilt) != sha256_file(new):
         raise SystemExit(f"{new.name}: the rebuilt package differs")
     copy = run(["sh", "-c", f'cp "{new}" "{work / "copied"}" && sync'], env)
     row = {
@@ -156,14 +156,6 @@ def _measure(what: str, base: Path, new: Path, work: Path) -> dict:
         done.unlink()
     print(f"  {row['pair']}: ours {row['ours']:.2%}, zstd CLI {row['cli']:.2%}", flush=True)
     return row
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(MIB):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _report(rows: list[dict]) -> int:

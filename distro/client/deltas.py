@@ -7,7 +7,6 @@ the caller downloads the whole package instead."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,10 +15,10 @@ from pathlib import Path
 from tuf.api.metadata import TargetFile
 
 from distro.client.errors import FetchError
+from distro.core.checksums import sha256_file
 from distro.deltas.engine import apply_delta
 from distro.deltas.format import DeltaInvalid
 
-CHUNK = 1024 * 1024
 # What DEST holds besides packages: never a base.
 _NOT_PACKAGES = (".part", ".rebuild", ".manifest.json", ".sig")
 
@@ -52,12 +51,7 @@ def fetch_by_delta(
             said(f"the delta from {delta['from']} is not a signed target for this package")
             continue
         partial = final.with_name(f"{final.name}.from-{delta['from']}.delta.part")
-        had = partial.stat().st_size if partial.is_file() else 0
-        if had > delta_target.length:
-            partial.unlink()
-            had = 0
-        url = repository.target_url(delta_target)
-        received = client._download(package, url, delta_target, partial, had, progress)
+        had, received = client._resume(package, repository, delta_target, partial, progress)
         try:
             client._check_file(partial, delta_target, f"the delta from {delta['from']}")
             _rebuild(base, partial, final, target)
@@ -84,7 +78,7 @@ def _held(client, base_id, dest: Path) -> Path | None:
     for path in candidates:
         if path.name.endswith(_NOT_PACKAGES) or not path.is_file():
             continue
-        if path.stat().st_size == size and _sha256(path) == sha256:
+        if path.stat().st_size == size and sha256_file(path) == sha256:
             return path
     return None
 
@@ -112,14 +106,6 @@ def _rebuild(base: Path, delta: Path, final: Path, target: TargetFile) -> None:
         rebuild.replace(final)
     finally:
         rebuild.unlink(missing_ok=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _why(exc: Exception) -> str:

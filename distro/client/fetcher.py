@@ -247,16 +247,23 @@ class DistroClient:
                     package, final, rebuilt.resumed_from, rebuilt.downloaded, rebuilt.base_id
                 )
         partial = final.with_name(final.name + ".part")
+        had, received = self._resume(package, repository, target, partial, progress)
+        self._check_file(partial, target, _label(package))
+        partial.replace(final)
+        _write_sidecars(final, manifest, signature)
+        return Fetched(package, final, had, received)
+
+    def _resume(
+        self, package: dict, repository, target: TargetFile, partial: Path, progress
+    ) -> tuple[int, int]:
+        """Download `target` into `partial`, on from what it holds (a file longer than
+        the target starts again): (bytes it held, bytes received)."""
         had = partial.stat().st_size if partial.is_file() else 0
         if had > target.length:
             partial.unlink()
             had = 0
         url = repository.target_url(target)
-        received = self._download(package, url, target, partial, had, progress)
-        self._check_file(partial, target, _label(package))
-        partial.replace(final)
-        _write_sidecars(final, manifest, signature)
-        return Fetched(package, final, had, received)
+        return had, self._download(package, url, target, partial, had, progress)
 
     def _download(
         self,

@@ -19,6 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import BinaryIO
 
+from distro.core.checksums import sha256_file
 from distro.deltas import zips
 from distro.deltas.format import (
     AS_IS,
@@ -73,7 +74,7 @@ def build_delta(
             builder.zips(base_entries, new_entries)
         else:
             builder.plain(0, builder.new_size, 0, builder.base_size)
-        return builder.finish(_sha256(new_file))
+        return builder.finish(bytes.fromhex(sha256_file(new)))
 
 
 class _Builder:
@@ -111,23 +112,23 @@ class _Builder:
         self.plain(position, self.new_size - position, tail, self.base_size - tail)
 
     def _entry(self, entry: zips.Entry, old: zips.Entry | None) -> None:
-        start, length = entry.header_offset, entry.data_end - entry.header_offset
-        if old is not None and self._same(
-            old.header_offset, start, length, old.data_end - old.header_offset
-        ):
-            self._copy_from(old.header_offset, length)
-            return
-        header = _read(self.new, start, entry.data_offset - start)
-        old_header = []
-        if old is not None:
-            size = old.data_offset - old.header_offset
-            old_header = [
-                (BaseRange(old.header_offset, size, False), self._base(old.header_offset, size))
-            ]
-        self._piece(header, AS_IS, old_header)
-        if old is not None and self._same(
+        """Header and data are compared apart, each once: a new build date changes
+        every header and leaves most data as it was."""
+        start = entry.header_offset
+        data_same = old is not None and self._same(
             old.data_offset, entry.data_offset, entry.compress_size, old.compress_size
-        ):
+        )
+        header_length = entry.data_offset - start
+        old_header = old.data_offset - old.header_offset if old is not None else 0
+        if data_same and self._same(old.header_offset, start, header_length, old_header):
+            self._copy_from(old.header_offset, entry.data_end - start)
+            return
+        base = []
+        if old is not None:
+            at = old.header_offset
+            base = [(BaseRange(at, old_header, False), self._base(at, old_header))]
+        self._piece(_read(self.new, start, header_length), AS_IS, base)
+        if data_same:
             self._pieces.append(Piece(entry.compress_size, FROM_BASE, old.data_offset))
             self.copied += entry.compress_size
             return
@@ -361,11 +362,3 @@ def _read(source: BinaryIO, offset: int, length: int) -> bytes:
 
 def _size(source: BinaryIO) -> int:
     return source.seek(0, 2)
-
-
-def _sha256(source: BinaryIO) -> bytes:
-    source.seek(0)
-    digest = hashlib.sha256()
-    while chunk := source.read(CHUNK):
-        digest.update(chunk)
-    return digest.digest()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from distro.installations.models import InstallationEvent
 from distro.patches.models import PackageDelta
-from tests.client.test_fetcher import ForwardProxy
+from tests.client.test_fetcher import ForwardProxy, fetch
 from tests.conftest import db_session, grant_license, publish_file, run_worker, tamper_stored
 from tests.deltas.test_server import _release
 
@@ -34,23 +34,8 @@ def releases(runner, world, tmp_path):
 
 
 def _fetch(runner, server, world, dest, *more):
-    result = runner.invoke(
-        args=[
-            "fetch",
-            "--server",
-            server,
-            "--token",
-            world.secrets["installer@acme"],
-            "--product",
-            "erp",
-            "--dest",
-            str(dest),
-            "--from",
-            "9.0.1",
-            "--json",
-            *more,
-        ]
-    )
+    """`distro fetch --from 9.0.1 --json` into `dest`; its JSON lines."""
+    result = fetch(runner, server, world, dest, "--from", "9.0.1", "--json", *more)
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in result.stdout.strip().splitlines()]
 
@@ -85,22 +70,8 @@ def test_a_delta_that_does_not_rebuild_is_said_reported_and_the_whole_package_fo
     dest = tmp_path / "d"
     dest.mkdir()
     (dest / "erp-9.0.1.zip").write_bytes(releases["9.0.1"][1])
-    result = runner.invoke(
-        args=[
-            "fetch",
-            "--server",
-            live_server.url,
-            "--token",
-            world.secrets["installer@acme"],
-            "--product",
-            "erp",
-            "--dest",
-            str(dest),
-            "--from",
-            "9.0.1",
-            "--installation",
-            "erp-prod-01",
-        ]
+    result = fetch(
+        runner, live_server.url, world, dest, "--from", "9.0.1", "--installation", "erp-prod-01"
     )
     assert result.exit_code == 0, result.output
     (warning,) = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
