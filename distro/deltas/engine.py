@@ -12,8 +12,12 @@ choices.
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 import zipfile
 import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -44,8 +48,13 @@ from distro.deltas.zstd import (
 )
 
 LEVEL = 19
+FAST_LEVEL = 9
 PROBE_LEVEL = 3
 NOVEL = 0.25  # a quick frame this large a share of its content: mostly new bytes
+# How much content a package's frames may put through the slow level: LEVEL runs at about
+# 1.5 MB/s, FAST_LEVEL at 30, and creation is to take at most a minute per GiB of the new
+# package (bench/delta.py). Small deltas, where the last percent matters, stay within it.
+SLOW_SHARE, SLOW_FLOOR = 0.03, 16 * 1024 * 1024
 CHUNK = 1024 * 1024
 # The levels tried to reproduce a deflated entry, the most common (zlib's default) first.
 DEFLATE_LEVELS = (6, 9, 1, 5, 7, 8, 4, 3, 2)
@@ -93,6 +102,7 @@ class _Builder:
         self._pieces: list[Piece] = []
         self._content: list[bytes] = []
         self._held = (0, 0)  # bytes of prefix and of content gathered
+        self._slow_left = int(self.new_size * SLOW_SHARE) + SLOW_FLOOR
 
     def zips(self, base_entries: list[zips.Entry], new_entries: list[zips.Entry]) -> None:
         by_name = {entry.name: entry for entry in base_entries}
@@ -207,12 +217,19 @@ class _Builder:
     def _flush_frame(self) -> None:
         if self._pieces:
             content = b"".join(self._content)
-            frame = _frame(content, b"".join(self._prefix), self.level) if content else b""
+            frame = _frame(content, b"".join(self._prefix), self._level(len(content)))
             self.written += write_op(
                 self.out, Frame(tuple(self._ranges), tuple(self._pieces), frame)
             )
         self._ranges, self._prefix, self._pieces, self._content = [], [], [], []
         self._held = (0, 0)  # bytes of prefix and of content gathered
+
+    def _level(self, content: int) -> int:
+        """The slow level while the package's budget for it lasts, then the fast one."""
+        if content > self._slow_left or self.level <= FAST_LEVEL:
+            return min(self.level, FAST_LEVEL)
+        self._slow_left -= content
+        return self.level
 
     def _same(self, base_at: int, new_at: int, length: int, base_length: int) -> bool:
         if length != base_length or base_at + length > self.base_size:
@@ -238,43 +255,119 @@ class _Builder:
 def apply_delta(base: BinaryIO, delta: BinaryIO, out: BinaryIO) -> tuple[int, str]:
     """Write the new package to `out` from `base` (seekable) and `delta` (read forward);
     returns its size and SHA-256. DeltaInvalid where the delta is damaged or the base is
-    not the one it was built from (the result's size and hash are checked at the end)."""
-    digest, size = hashlib.sha256(), 0
-    for op in read_ops(delta):
-        if isinstance(op, End):
-            if size != op.size or digest.digest() != op.sha256:
-                raise DeltaInvalid("the rebuilt package is not the one the delta was made for")
-            return size, digest.hexdigest()
-        for chunk in _produce(base, op):
-            digest.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
+    not the one it was built from (the result's size and hash are checked at the end).
+
+    Three things run side by side, since re-deflating changed zip entries is most of
+    the work and zlib, hashlib and file writes let go of the GIL: this thread reads the
+    delta and the base and unpacks frames, a pool deflates entries, and a writer hashes
+    and writes the bytes in order (bench/delta.py measured it)."""
+    with _Writer(out) as writer, ThreadPoolExecutor(_WORKERS) as pool:
+        for op in read_ops(delta):
+            if isinstance(op, End):
+                size, digest = writer.finish()
+                if size != op.size or digest != op.sha256:
+                    raise DeltaInvalid("the rebuilt package is not the one the delta was made for")
+                return size, digest.hex()
+            for part, length in _produce(base, op, pool):
+                writer.put(part, length)
     raise DeltaInvalid("the delta ends too early")  # read_ops stops only at an End
 
 
-def _produce(base: BinaryIO, op):
+_WORKERS = os.cpu_count() or 1
+_AHEAD = 2 * SEGMENT  # bytes the writer may have waiting: bounds memory
+
+
+class _Writer:
+    """Hashes and writes the new package's parts (bytes, or futures of bytes) in the
+    order they were put, in a thread of its own, holding at most `_AHEAD` bytes."""
+
+    def __init__(self, out: BinaryIO):
+        self.out, self.digest, self.size = out, hashlib.sha256(), 0
+        self._parts: deque = deque()
+        self._held, self._closed, self._abandoned, self._failed = 0, False, False, None
+        self._ready = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="delta-writer", daemon=True)
+
+    def __enter__(self) -> _Writer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with self._ready:
+            self._closed = True
+            self._abandoned = exc_info[0] is not None  # what is waiting is not needed
+            self._ready.notify_all()
+        self._thread.join()
+
+    def put(self, part: bytes | memoryview | Future, length: int) -> None:
+        with self._ready:
+            self._ready.wait_for(lambda: self._held < _AHEAD or self._failed is not None)
+            self._raise_failure()
+            self._parts.append((part, length))
+            self._held += length
+            self._ready.notify_all()
+
+    def finish(self) -> tuple[int, bytes]:
+        """The size and SHA-256 of all that was put, once it is written."""
+        with self._ready:
+            self._ready.wait_for(lambda: not self._parts or self._failed is not None)
+            self._raise_failure()
+        return self.size, self.digest.digest()
+
+    def _raise_failure(self) -> None:
+        if self._failed is not None:
+            raise self._failed
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                self._ready.wait_for(lambda: self._parts or self._closed)
+                if not self._parts or self._abandoned:
+                    return
+                part, length = self._parts[0]
+            try:
+                data = part.result() if isinstance(part, Future) else part
+                self.digest.update(data)
+                self.out.write(data)
+                self.size += len(data)
+            except Exception as exc:  # noqa: BLE001 - handed to the thread that puts
+                with self._ready:
+                    self._failed = exc
+                    self._ready.notify_all()
+                return
+            with self._ready:
+                self._parts.popleft()
+                self._held -= length
+                self._ready.notify_all()
+
+
+def _produce(base: BinaryIO, op, pool: ThreadPoolExecutor):
+    """The parts of the new package that `op` makes: bytes, or futures of the bytes of
+    a deflated piece."""
     if isinstance(op, Copy):
         for done in range(0, op.length, CHUNK):
             chunk = _read(base, op.base_offset + done, min(CHUNK, op.length - done))
             if not chunk:
                 raise DeltaInvalid("the base package is shorter than the delta needs")
-            yield chunk
+            yield chunk, len(chunk)
         return
     prefix = b"".join(_base_range(base, range_) for range_ in op.ranges)
     total = sum(piece.in_frame for piece in op.pieces)
     if len(prefix) > SEGMENT or total > SEGMENT:
         raise DeltaInvalid("a frame of the delta is larger than any delta holds")
     content = _unframe(op.frame, prefix, total) if total else b""
+    del prefix
     if len(content) != total:
         raise DeltaInvalid("a frame of the delta holds fewer bytes than it says")
-    at = 0
+    view, at = memoryview(content), 0
     for piece in op.pieces:
         if piece.level == FROM_BASE:
-            yield from _produce(base, Copy(piece.base_offset, piece.length))
+            yield from _produce(base, Copy(piece.base_offset, piece.length), pool)
             continue
-        data = content[at : at + piece.length]
+        data = view[at : at + piece.length]
         at += piece.length
-        yield data if piece.level == AS_IS else _deflate(data, piece.level)
+        part = data if piece.level == AS_IS else pool.submit(_deflate, data, piece.level)
+        yield part, piece.length
 
 
 def _base_range(base: BinaryIO, range_: BaseRange) -> bytes:
@@ -306,12 +399,17 @@ def reproducing_level(content: bytes, compressed: bytes) -> int | None:
 
 
 def _frame(content: bytes, prefix: bytes, level: int) -> bytes:
-    """The content as a zstd frame against `prefix`. A quick pass first: where it
-    leaves a large share of the content, that share is new bytes the prefix does not
-    hold (a rebuilt binary), which the slow levels spend minutes on for a few percent
-    (bench/delta.py); they run only on content the quick pass found mostly matched."""
-    quick = _compress(content, prefix, min(level, PROBE_LEVEL))
-    if level <= PROBE_LEVEL or len(quick) >= len(content) * NOVEL:
+    """The content as a zstd frame against `prefix`. Before a slow level, a quick pass:
+    where it leaves a large share of the content, that share is new bytes the prefix
+    does not hold (a rebuilt binary), which the slow levels spend minutes on for a few
+    percent (bench/delta.py); they run only on content the quick pass found mostly
+    matched."""
+    if not content:
+        return b""
+    if level <= FAST_LEVEL:
+        return _compress(content, prefix, level)
+    quick = _compress(content, prefix, PROBE_LEVEL)
+    if len(quick) >= len(content) * NOVEL:
         return quick
     return _compress(content, prefix, level)
 

@@ -131,3 +131,23 @@ def test_a_damaged_base_a_cut_delta_or_another_base_is_refused(release_pair, tmp
     ]:
         with pytest.raises(DeltaInvalid, match=words):
             apply_delta(io.BytesIO(base_bytes), io.BytesIO(delta_bytes), io.BytesIO())
+
+
+class _FullDisk(io.BytesIO):
+    def write(self, data) -> int:
+        if self.tell() + len(data) > 100_000:
+            raise OSError(28, "No space left on device")
+        return super().write(data)
+
+
+def test_a_disk_that_fills_during_the_rebuild_stops_it_with_the_disk_s_error(
+    release_pair, tmp_path
+):
+    """The writer runs in a thread of its own: its error must reach the caller, not hang."""
+    base, new = release_pair
+    delta = tmp_path / "delta"
+    with delta.open("wb") as out:
+        build_delta(base, new, out, segment=SEGMENT)
+    with base.open("rb") as base_file, delta.open("rb") as delta_file:
+        with pytest.raises(OSError, match="No space left"):
+            apply_delta(base_file, delta_file, _FullDisk())
