@@ -5,7 +5,7 @@ release pairs fetched from PyPI and a synthetic zip pair of BENCH_DELTA_MB (2048
 
 For each pair, each step in its own process from a cold page cache (bench/processes.py):
 - `zstd --patch-from=BASE NEW -19 --long`: the baseline size (and its time);
-- our build (`distro.deltas.engine.build_delta`): size, seconds per GiB of the new
+- our build (`distro.deltas.build.build_delta`): size, seconds per GiB of the new
   package, peak RSS;
 - our apply into a file, fsynced, checked byte for byte, against `cp` of the new package
   then `sync` on the same disk; peak RSS.
@@ -38,9 +38,9 @@ REAL = [
     ("minor", "django==5.0.9", "django==5.1.4"),
 ]
 GIB = 1024 * MIB
-BUILD = "import sys; from pathlib import Path; from distro.deltas.engine import build_delta; "
+BUILD = "import sys; from pathlib import Path; from distro.deltas.build import build_delta; "
 BUILD += "build_delta(Path(sys.argv[1]), Path(sys.argv[2]), open(sys.argv[3], 'wb'))"
-APPLY = "import os, sys; from distro.deltas.engine import apply_delta; "
+APPLY = "import os, sys; from distro.deltas.apply import apply_delta; "
 APPLY += "base, delta, out = (open(sys.argv[1], 'rb'), open(sys.argv[2], 'rb'), "
 APPLY += "open(sys.argv[3], 'wb')); apply_delta(base, delta, out); out.flush(); "
 APPLY += "os.fsync(out.fileno())"

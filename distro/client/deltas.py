@@ -16,7 +16,7 @@ from tuf.api.metadata import TargetFile
 
 from distro.client.errors import FetchError
 from distro.core.checksums import sha256_file
-from distro.deltas.engine import apply_delta
+from distro.deltas.apply import apply_delta
 from distro.deltas.format import DeltaInvalid
 
 # What DEST holds besides packages: never a base.

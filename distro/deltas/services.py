@@ -26,7 +26,7 @@ from distro import audit
 from distro.accounts.actor import Actor
 from distro.core.clock import utcnow
 from distro.core.errors import DistroError
-from distro.deltas.engine import build_delta
+from distro.deltas.build import build_delta
 from distro.deltas.format import DeltaInvalid
 from distro.patches.models import Package, PackageDelta
 from distro.signing.signer import Signer

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from distro.deltas.engine import Built, apply_delta, build_delta
+from distro.deltas.apply import apply_delta
+from distro.deltas.build import Built, build_delta
 from distro.deltas.format import DeltaInvalid
 
 SEGMENT = 64 * 1024  # small, so that every path cuts its bytes into several frames

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from distro.audit.models import AuditEvent
-from distro.deltas.engine import apply_delta
+from distro.deltas.apply import apply_delta
 from distro.patches.models import PackageDelta
 from tests.conftest import (
     cli_ok,
