@@ -8,7 +8,11 @@ For each pair, each step in its own process from a cold page cache (bench/proces
 - our build (`distro.deltas.build.build_delta`): size, seconds per GiB of the new
   package, peak RSS;
 - our apply into a file, fsynced, checked byte for byte, against `cp` of the new package
-  then `sync` on the same disk; peak RSS.
+  then `sync` on the same disk (each the median of ROUNDS runs); peak RSS.
+Then fault runs on the synthetic pair, through the client's own rebuild step
+(`distro.client.deltas.rebuild`: a temporary file, renamed only once it verifies): a
+damaged base, truncated deltas, and SIGKILLs part-way through, each rerun; every one must
+end with either no file or the byte-exact package under the final name.
 Goals: at most the CLI's size; at most 4 % of the new package for a patch-level pair, 15 %
 for a minor one; build ≤ 60 s per GiB with RSS ≤ 1 GiB; apply ≤ 2x `cp`, RSS ≤ 512 MiB.
 """
@@ -18,9 +22,11 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -44,16 +50,25 @@ APPLY = "import os, sys; from distro.deltas.apply import apply_delta; "
 APPLY += "base, delta, out = (open(sys.argv[1], 'rb'), open(sys.argv[2], 'rb'), "
 APPLY += "open(sys.argv[3], 'wb')); apply_delta(base, delta, out); out.flush(); "
 APPLY += "os.fsync(out.fileno())"
+# The client's rebuild step: BASE DELTA FINAL LENGTH SHA256; exit 3 where it refuses.
+REBUILD = "import sys; from pathlib import Path; from tuf.api.metadata import TargetFile; "
+REBUILD += "from distro.client.deltas import rebuild; from distro.deltas.format import "
+REBUILD += "DeltaInvalid; b, d, f, n, h = sys.argv[1:6]; t = TargetFile(int(n), {'sha256': h}"
+REBUILD += ", f)\ntry: rebuild(Path(b), Path(d), Path(f), t)\nexcept DeltaInvalid as e: "
+REBUILD += "print(e); sys.exit(3)"
+ROUNDS = 3
 
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="distro-delta-"))
     try:
         rows = [_measure(what, *_wheels(base, new), work) for what, base, new in REAL]
-        rows.append(_measure("synthetic", *_synthetic(work), work))
+        base, new = _synthetic(work)
+        rows.append(_measure("synthetic", base, new, work))
+        faults = _faults(base, new, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return _report(rows)
+    return _report(rows) | _report_faults(faults)
 
 
 def _wheels(base: str, new: str) -> tuple[Path, Path]:
@@ -136,10 +151,10 @@ def _measure(what: str, base: Path, new: Path, work: Path) -> dict:
     )
     ours_out, rebuilt = work / "ours.delta", work / "rebuilt"
     build = run([sys.executable, "-c", BUILD, str(base), str(new), str(ours_out)], env)
-    apply = run([sys.executable, "-c", APPLY, str(base), str(ours_out), str(rebuilt)], env)
+    apply = _median([sys.executable, "-c", APPLY, str(base), str(ours_out), str(rebuilt)], env)
     if sha256_file(rebuilt) != sha256_file(new):
         raise SystemExit(f"{new.name}: the rebuilt package differs")
-    copy = run(["sh", "-c", f'cp "{new}" "{work / "copied"}" && sync'], env)
+    copy = _median(["sh", "-c", f'cp "{new}" "{work / "copied"}" && sync'], env)
     row = {
         "pair": f"{what}: {base.name} → {new.name}",
         "what": what,
@@ -152,10 +167,77 @@ def _measure(what: str, base: Path, new: Path, work: Path) -> dict:
         "apply_vs_cp": apply.seconds / copy.seconds,
         "apply_rss": apply.rss_mib,
     }
-    for done in (cli_out, ours_out, rebuilt, work / "copied"):
+    for done in (cli_out, rebuilt, work / "copied"):
         done.unlink()
+    ours_out.rename(work / f"{what}.delta")  # the fault runs take the synthetic one
     print(f"  {row['pair']}: ours {row['ours']:.2%}, zstd CLI {row['cli']:.2%}", flush=True)
     return row
+
+
+def _median(args: list[str], env: dict):
+    """The run of median time of ROUNDS: a shared disk's speed drifts from run to run."""
+    runs = sorted((run(args, env) for _ in range(ROUNDS)), key=lambda timed: timed.seconds)
+    return runs[len(runs) // 2]
+
+
+def _faults(base: Path, new: Path, work: Path) -> list[tuple[str, str, bool]]:
+    """(fault, what happened, ended well) for each fault run; ended well means the final
+    name holds nothing after a refused run, and the byte-exact package after the rerun."""
+    delta, final = work / "synthetic.delta", work / "erp-9.0.2.zip"
+    target = [str(new.stat().st_size), sha256_file(new)]
+    expected = target[1]
+
+    def rebuild(delta_file: Path, kill_after: float | None = None) -> int:
+        args = [sys.executable, "-c", REBUILD, str(base), str(delta_file), str(final), *target]
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        if kill_after is not None:
+            time.sleep(kill_after)
+            process.send_signal(signal.SIGKILL)
+        return process.wait()
+
+    def ends_well(refused: int) -> tuple[str, bool]:
+        left = final.exists()
+        rerun = rebuild(delta)
+        exact = rerun == 0 and sha256_file(final) == expected
+        final.unlink(missing_ok=True)
+        return f"exit {refused}, final name {'HELD A FILE' if left else 'empty'}; rerun " + (
+            "byte-exact" if exact else "WRONG"
+        ), not left and exact
+
+    results = []
+    started = time.perf_counter()
+    if rebuild(delta) != 0 or sha256_file(final) != expected:
+        raise SystemExit("the synthetic delta does not rebuild through the client")
+    took = time.perf_counter() - started
+    final.unlink()
+    with base.open("r+b") as file:  # a damaged base: one byte in the middle, put back after
+        middle = base.stat().st_size // 2
+        file.seek(middle)
+        byte = file.read(1)
+        file.seek(middle)
+        file.write(bytes([byte[0] ^ 0xFF]))
+        file.flush()
+        refused = rebuild(delta)
+        file.seek(middle)
+        file.write(byte)
+    results.append(("damaged base", *ends_well(refused)))
+    cut = work / "cut.delta"
+    data = delta.read_bytes()
+    for share in (0.1, 0.5, 0.999):
+        cut.write_bytes(data[: int(len(data) * share)])
+        results.append((f"delta cut at {share:.1%}", *ends_well(rebuild(cut))))
+    for share in (0.2, 0.5, 0.8):
+        killed = rebuild(delta, kill_after=took * share)
+        results.append((f"SIGKILL at {share:.0%} of a rebuild", *ends_well(killed)))
+    return results
+
+
+def _report_faults(faults: list[tuple[str, str, bool]]) -> int:
+    print("\n| fault run (synthetic pair) | what happened | ends well |")
+    print("| --- | --- | --- |")
+    for fault, happened, well in faults:
+        print(f"| {fault} | {happened} | {'yes' if well else 'NO'} |")
+    return 0 if all(well for _fault, _happened, well in faults) else 1
 
 
 def _report(rows: list[dict]) -> int:

@@ -54,7 +54,7 @@ def fetch_by_delta(
         had, received = client._resume(package, repository, delta_target, partial, progress)
         try:
             client._check_file(partial, delta_target, f"the delta from {delta['from']}")
-            _rebuild(base, partial, final, target)
+            rebuild(base, partial, final, target)
         except (FetchError, DeltaInvalid, OSError) as exc:
             partial.unlink(missing_ok=True)
             said(f"the delta from {delta['from']} did not rebuild the package ({_why(exc)})")
@@ -94,18 +94,20 @@ def _rebuilds(delta_target: TargetFile, target: TargetFile, base_id: str) -> boo
     )
 
 
-def _rebuild(base: Path, delta: Path, final: Path, target: TargetFile) -> None:
-    rebuild = final.with_name(final.name + ".rebuild")
+def rebuild(base: Path, delta: Path, final: Path, target: TargetFile) -> None:
+    """The package at `final` from `base` and `delta`, through a temporary file that gets
+    the final name only when its length and SHA-256 are the signed target's."""
+    temporary = final.with_name(final.name + ".rebuild")
     try:
-        with base.open("rb") as base_file, delta.open("rb") as source, rebuild.open("wb") as out:
+        with base.open("rb") as base_file, delta.open("rb") as source, temporary.open("wb") as out:
             size, sha256 = apply_delta(base_file, source, out)
             out.flush()
             os.fsync(out.fileno())
         if size != target.length or sha256 != target.hashes["sha256"]:
             raise DeltaInvalid("the rebuilt file is not the one the signed TUF target names")
-        rebuild.replace(final)
+        temporary.replace(final)
     finally:
-        rebuild.unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
 
 
 def _why(exc: Exception) -> str:

@@ -34,13 +34,15 @@ from distro.deltas.format import (
 )
 
 LEVEL = 19
+# How much content the slow LEVEL may take, as a share of the new package plus a floor:
+# it matches at about 1.5 MB/s, FAST_LEVEL at 85 (middle levels are nearly as slow with a
+# 32 MiB prefix and no smaller), and creation is to take at most a minute per GiB of the
+# new package (bench/delta.py). A small delta, where the last percent matters, fits in
+# the floor.
+SLOW_SHARE, SLOW_FLOOR = 0.03, 16 * 1024 * 1024
 FAST_LEVEL = 9
 PROBE_LEVEL = 3
 NOVEL = 0.25  # a quick frame this large a share of its content: mostly new bytes
-# How much content a package's frames may put through the slow level: LEVEL runs at about
-# 1.5 MB/s, FAST_LEVEL at 30, and creation is to take at most a minute per GiB of the new
-# package (bench/delta.py). Small deltas, where the last percent matters, stay within it.
-SLOW_SHARE, SLOW_FLOOR = 0.03, 16 * 1024 * 1024
 # The levels tried to reproduce a deflated entry, the most common (zlib's default) first.
 DEFLATE_LEVELS = (6, 9, 1, 5, 7, 8, 4, 3, 2)
 
@@ -54,28 +56,43 @@ class Built:
 
 
 def build_delta(
-    base: Path, new: Path, out: BinaryIO, level: int = LEVEL, segment: int = SEGMENT
-) -> Built:
-    """Write the delta that turns `base` into `new` to `out`: its frames at zstd `level`,
-    each holding at most `segment` bytes (at most SEGMENT, the most an apply accepts)."""
+    base: Path,
+    new: Path,
+    out: BinaryIO,
+    level: int = LEVEL,
+    segment: int = SEGMENT,
+    limit: int | None = None,
+) -> Built | None:
+    """Write the delta that turns `base` into `new` to `out`: its frames at zstd levels
+    up to `level`, each holding at most `segment` bytes (at most SEGMENT, the most an
+    apply accepts). None, as soon as it is known, where the delta would be larger than
+    `limit` bytes: a delta not worth keeping is not worth finishing either."""
     if not 0 < segment <= SEGMENT:
         raise ValueError(f"a segment is 1 to {SEGMENT} bytes")
     with base.open("rb") as base_file, new.open("rb") as new_file:
-        builder = _Builder(base_file, new_file, out, level, segment)
+        builder = _Builder(base_file, new_file, out, level, segment, limit)
         base_entries, new_entries = zips.entries(base), zips.entries(new)
-        if base_entries is not None and new_entries is not None:
-            builder.zips(base_entries, new_entries)
-        else:
-            builder.plain(0, builder.new_size, 0, builder.base_size)
-        return builder.finish(bytes.fromhex(sha256_file(new)))
+        try:
+            if base_entries is not None and new_entries is not None:
+                builder.zips(base_entries, new_entries)
+            else:
+                builder.plain(0, builder.new_size, 0, builder.base_size)
+            return builder.finish(bytes.fromhex(sha256_file(new)))
+        except _TooLarge:
+            return None
+
+
+class _TooLarge(Exception):
+    """The delta grew past its limit."""
 
 
 class _Builder:
     """Gathers pieces of the new package into one frame at a time (up to `segment`
     bytes of new content and of base prefix), with COPY operations between frames."""
 
-    def __init__(self, base: BinaryIO, new: BinaryIO, out: BinaryIO, level: int, segment: int):
+    def __init__(self, base: BinaryIO, new: BinaryIO, out: BinaryIO, level, segment, limit):
         self.base, self.new, self.out, self.level = base, new, out, level
+        self.limit = limit
         self.segment = segment
         self.base_size, self.new_size = _size(base), _size(new)
         self.written = out.write(MAGIC)
@@ -195,25 +212,37 @@ class _Builder:
 
     def _flush_copy(self) -> None:
         if self._copy is not None:
-            self.written += write_op(self.out, self._copy)
+            self._write(self._copy)
             self._copy = None
 
     def _flush_frame(self) -> None:
         if self._pieces:
             content = b"".join(self._content)
-            frame = _frame(content, b"".join(self._prefix), self._level(len(content)))
-            self.written += write_op(
-                self.out, Frame(tuple(self._ranges), tuple(self._pieces), frame)
-            )
+            frame = self._frame(content, b"".join(self._prefix))
+            self._write(Frame(tuple(self._ranges), tuple(self._pieces), frame))
         self._ranges, self._prefix, self._pieces, self._content = [], [], [], []
         self._held = (0, 0)  # bytes of prefix and of content gathered
 
-    def _level(self, content: int) -> int:
-        """The slow level while the package's budget for it lasts, then the fast one."""
-        if content > self._slow_left or self.level <= FAST_LEVEL:
-            return min(self.level, FAST_LEVEL)
-        self._slow_left -= content
-        return self.level
+    def _write(self, op) -> None:
+        self.written += write_op(self.out, op)
+        if self.limit is not None and self.written > self.limit:
+            raise _TooLarge
+
+    def _frame(self, content: bytes, prefix: bytes) -> bytes:
+        """The content as a zstd frame against `prefix`. A quick pass first: where it
+        leaves a large share of the content, that share is new bytes the prefix does not
+        hold (a rebuilt binary), which slow levels spend minutes on for a few percent
+        (bench/delta.py); they run only on content the quick pass found mostly matched,
+        the slowest while the package's budget for it lasts."""
+        if not content:
+            return b""
+        quick = compress(content, prefix, min(self.level, PROBE_LEVEL))
+        if self.level <= PROBE_LEVEL or len(quick) >= len(content) * NOVEL:
+            return quick
+        if self.level > FAST_LEVEL and len(content) <= self._slow_left:
+            self._slow_left -= len(content)
+            return compress(content, prefix, self.level)
+        return compress(content, prefix, min(self.level, FAST_LEVEL))
 
     def _same(self, base_at: int, new_at: int, length: int, base_length: int) -> bool:
         if length != base_length or base_at + length > self.base_size:
@@ -232,7 +261,7 @@ class _Builder:
     def finish(self, sha256: bytes) -> Built:
         self._flush_frame()
         self._flush_copy()
-        self.written += write_op(self.out, End(self.new_size, sha256))
+        self._write(End(self.new_size, sha256))
         return Built(self.written, self.new_size, self.copied, self.recompressed)
 
 
@@ -250,22 +279,6 @@ def reproducing_level(content: bytes, compressed: bytes) -> int | None:
             if compressed[at:] == compressor.flush():
                 return level
     return None
-
-
-def _frame(content: bytes, prefix: bytes, level: int) -> bytes:
-    """The content as a zstd frame against `prefix`. Before a slow level, a quick pass:
-    where it leaves a large share of the content, that share is new bytes the prefix
-    does not hold (a rebuilt binary), which the slow levels spend minutes on for a few
-    percent (bench/delta.py); they run only on content the quick pass found mostly
-    matched."""
-    if not content:
-        return b""
-    if level <= FAST_LEVEL:
-        return compress(content, prefix, level)
-    quick = compress(content, prefix, PROBE_LEVEL)
-    if len(quick) >= len(content) * NOVEL:
-        return quick
-    return compress(content, prefix, level)
 
 
 def _size(source: BinaryIO) -> int:

@@ -108,9 +108,11 @@ def _build(storage: ObjectStorage, new: tuple[str, int], bases) -> list[Stored]:
         new_path = _local(storage, *new, folder / "new")
         for base_id, key, size in bases:
             delta = folder / f"{base_id}.delta"
+            limit = int(new[1] * MAX_SHARE)
             with delta.open("wb") as out:
-                built = build_delta(_local(storage, key, size, folder / "base"), new_path, out)
-            if built.size <= new[1] * MAX_SHARE:
+                base = _local(storage, key, size, folder / "base")
+                built = build_delta(base, new_path, out, limit=limit)
+            if built is not None:
                 stored.append(_store(storage, base_id, delta))
     return stored
 

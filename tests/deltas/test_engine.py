@@ -152,3 +152,14 @@ def test_a_disk_that_fills_during_the_rebuild_stops_it_with_the_disk_s_error(
     with base.open("rb") as base_file, delta.open("rb") as delta_file:
         with pytest.raises(OSError, match="No space left"):
             apply_delta(base_file, delta_file, _FullDisk())
+
+
+def test_a_build_stops_as_soon_as_its_delta_passes_the_limit(tmp_path):
+    """A rebuilt binary: nothing of the base helps, so the delta is the whole package."""
+    base, new = tmp_path / "base.bin", tmp_path / "new.bin"
+    base.write_bytes(random.Random(1).randbytes(3 * SEGMENT))
+    new.write_bytes(random.Random(2).randbytes(3 * SEGMENT))
+    delta = tmp_path / "delta"
+    with delta.open("wb") as out:
+        assert build_delta(base, new, out, segment=SEGMENT, limit=SEGMENT) is None
+    assert SEGMENT < delta.stat().st_size < 2 * SEGMENT + 1024  # the first frame past it
