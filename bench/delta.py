@@ -195,14 +195,17 @@ def _faults(base: Path, new: Path, work: Path) -> list[tuple[str, str, bool]]:
             process.send_signal(signal.SIGKILL)
         return process.wait()
 
-    def ends_well(refused: int) -> tuple[str, bool]:
-        left = final.exists()
-        rerun = rebuild(delta)
-        exact = rerun == 0 and sha256_file(final) == expected
+    def ends_well(exit_code: int) -> tuple[str, bool]:
+        """After the faulted run the final name holds nothing or the exact package (a
+        kill that came after the rename), and a rerun ends with the exact package."""
+        held = "nothing" if not final.exists() else "a WRONG file"
+        if held != "nothing" and sha256_file(final) == expected:
+            held = "the exact package"
         final.unlink(missing_ok=True)
-        return f"exit {refused}, final name {'HELD A FILE' if left else 'empty'}; rerun " + (
-            "byte-exact" if exact else "WRONG"
-        ), not left and exact
+        exact = rebuild(delta) == 0 and sha256_file(final) == expected
+        final.unlink(missing_ok=True)
+        happened = f"exit {exit_code}, final name held {held}; rerun "
+        return happened + ("byte-exact" if exact else "WRONG"), "WRONG" not in held and exact
 
     results = []
     started = time.perf_counter()

@@ -51,7 +51,11 @@ def fetch_by_delta(
             said(f"the delta from {delta['from']} is not a signed target for this package")
             continue
         partial = final.with_name(f"{final.name}.from-{delta['from']}.delta.part")
-        had, received = client._resume(package, repository, delta_target, partial, progress)
+        try:  # what did arrive stays in `partial`, for the next run to resume
+            had, received = client._resume(package, repository, delta_target, partial, progress)
+        except FetchError as exc:
+            said(f"the delta from {delta['from']} did not download ({_why(exc)})")
+            return None
         try:
             client._check_file(partial, delta_target, f"the delta from {delta['from']}")
             rebuild(base, partial, final, target)

@@ -87,6 +87,25 @@ def test_a_delta_that_does_not_rebuild_is_said_reported_and_the_whole_package_fo
         assert "did not rebuild the package" in events[-2].error
 
 
+def test_a_delta_the_server_cannot_send_is_said_and_the_whole_package_follows(
+    app, runner, world, live_server, releases, tmp_path
+):
+    """Its object gone from the store (a sweep racing the listing): the server answers
+    an error, and the fetch goes on with the whole package instead of stopping."""
+    with db_session(app) as session:
+        key = session.scalars(select(PackageDelta.storage_key)).one()
+    app.extensions["distro.storage"].local_path(key).unlink()
+    dest = tmp_path / "d"
+    dest.mkdir()
+    (dest / "erp-9.0.1.zip").write_bytes(releases["9.0.1"][1])
+    events = _fetch(runner, live_server.url, world, dest)
+    (failed,) = [e for e in events if e["event"] == "delta_failed"]
+    assert "did not download" in failed["message"]
+    (verified,) = [e for e in events if e["event"] == "verified"]
+    assert verified["via"] == "full"
+    assert (dest / "erp-9.0.2.zip").read_bytes() == releases["9.0.2"][1]
+
+
 def test_a_damaged_base_is_no_base_and_no_delta_moves(
     runner, world, live_server, releases, tmp_path
 ):
