@@ -39,7 +39,7 @@ LEVEL = 19
 # 32 MiB prefix and no smaller), and creation is to take at most a minute per GiB of the
 # new package (bench/delta.py). A small delta, where the last percent matters, fits in
 # the floor.
-SLOW_SHARE, SLOW_FLOOR = 0.03, 16 * 1024 * 1024
+SLOW_SHARE, SLOW_FLOOR = 0.01, 16 * 1024 * 1024
 FAST_LEVEL = 9
 PROBE_LEVEL = 3
 NOVEL = 0.25  # a quick frame this large a share of its content: mostly new bytes
