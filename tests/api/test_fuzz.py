@@ -1,7 +1,7 @@
 """Schema fuzzing: schemathesis against /api/v1/openapi.json on a running server, as each
 main role. No server errors, and responses conform to the document.
 
-CI runs a bounded number of examples; for a longer run:
+CI runs a bounded number of examples, in its PostgreSQL pass; for a longer run:
     DISTRO_FUZZ_EXAMPLES=200 .venv/bin/pytest tests/api/test_fuzz.py
 """
 
@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import grant_license, publish_file
 
+pytestmark = pytest.mark.postgresql_pass
 EXAMPLES = os.environ.get("DISTRO_FUZZ_EXAMPLES", "8")
 ROLES = [
     "installer@acme",

@@ -12,6 +12,16 @@ CHROMIUM = os.environ.get("DISTRO_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items):
+    """Every browser test is one_database: what a browser does with the pages does not
+    depend on the database, and the feature tests render the same pages on both."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.one_database)
+
+
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as playwright:
