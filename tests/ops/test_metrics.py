@@ -4,12 +4,16 @@ one), with every gunicorn worker's counts added up."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
 
 from distro.app import create_app
-from tests.conftest import Gunicorn, grant_license, make_app, publish_file
+from distro.core.clock import utcnow
+from distro.tuf.models import TufMetadata
+from tests.conftest import Gunicorn, db_session, grant_license, make_app, publish_file
 
 
 def samples(text: str, name: str, **labels) -> float:
@@ -51,6 +55,9 @@ def test_every_workers_counts_add_up(app, app_config, runner, world, tmp_path):
     payload = tmp_path / "erp-9.0.bin"
     payload.write_bytes(b"x" * 12345)
     package_id = publish_file(runner, payload, version="9.0")
+    with db_session(app) as session:  # the seeded world's products date from the session's start
+        session.execute(update(TufMetadata).values(created_at=utcnow() - timedelta(minutes=2)))
+        session.commit()
     server = Gunicorn(app_config, workers=2, DISTRO_METRICS_TOKEN="scrape-me")
     try:
         for _ in range(40):  # a new connection each time, spread over both workers
@@ -74,5 +81,5 @@ def test_every_workers_counts_add_up(app, app_config, runner, world, tmp_path):
     assert samples(text, "distro_download_bytes_total", mode="local") == 12345
     assert samples(text, "distro_events_total", action="package.download") == 1
     assert samples(text, "distro_downloads_in_flight") == 0
-    assert 0 <= samples(text, "distro_tuf_timestamp_age_seconds") < 600
+    assert 120 <= samples(text, "distro_tuf_timestamp_age_seconds") < 600
     assert samples(text, "distro_http_request_seconds_count", route="/healthz") == 40
